@@ -100,6 +100,11 @@ int64_t ds_sock_send(ds_sock s, const void *buf, size_t len);
 int64_t ds_sock_writev(ds_sock s, const struct ds_iov *iov, int n);
 int ds_sock_shutdown_wr(ds_sock s);
 void ds_sock_close(ds_sock s);
+/* Bytes written to a connected TCP socket that the peer's TCP has not acknowledged
+ * yet (Linux: SIOCOUTQ).  DS_ENOTSUP where the platform cannot tell. */
+int ds_sock_unacked(ds_sock s, uint64_t *bytes);
+/* Close with a reset (SO_LINGER 0): unsent and unread data are discarded. */
+void ds_sock_abort(ds_sock s);
 
 enum { DS_POLLIN = 1, DS_POLLOUT = 2, DS_POLLERR = 4, DS_POLLHUP = 8 };
 struct ds_pollfd {

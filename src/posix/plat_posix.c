@@ -690,3 +690,33 @@ int ds_hostname(char *buf, size_t len)
 int ds_getpid(void) { return (int)getpid(); }
 
 const char *ds_default_state_dir(void) { return "."; }
+
+/* ---- appended by the forwarder: unacknowledged bytes and abortive close ---- */
+#ifdef __linux__
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#endif
+
+int ds_sock_unacked(ds_sock s, uint64_t *bytes)
+{
+#ifdef __linux__
+    int n = 0;
+    if (ioctl(FD(s), SIOCOUTQ, &n) != 0)
+        return errno == ENOTTY || errno == EINVAL ? DS_ENOTSUP : err_from_errno(errno);
+    *bytes = n > 0 ? (uint64_t)n : 0;
+    return DS_OK;
+#else
+    (void)s;
+    *bytes = 0;
+    return DS_ENOTSUP;
+#endif
+}
+
+void ds_sock_abort(ds_sock s)
+{
+    if (s == DS_SOCK_INVALID)
+        return;
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(FD(s), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    close(FD(s));
+}
