@@ -1,0 +1,949 @@
+/*
+ * ds_config.c - the dnsstream.conf loader.  See ds_config.h for the contract and
+ * docs/configuration.md for every directive; ds_config_lex.c has the line reader
+ * that sits between the text and inih.
+ *
+ * inih drives the parse: the reader hands it one "name=args" line per physical line
+ * and inih calls handler() for it.  handler() looks the directive up in the table
+ * below, splits the arguments into words (positional arguments first, then key=value
+ * options) and fills struct ds_config.  The first error stops the parse; the caller
+ * gets "FILE:LINE: directive: reason 'value'" and an empty configuration.
+ */
+#include "ds_config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ds_buf.h"
+#include "ds_config_lex.h"
+#include "ds_err.h"
+#include "ds_log.h"
+#include "ds_plat.h"
+
+#define QUEUE_SIZE_MIN 65536ull
+#define QUEUE_SIZE_MAX (1ull << 40) /* 1 TiB */
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define MAX_FRAME_16 65535u
+#define MAX_FRAME_32 (64u * 1024 * 1024)
+#define NAME_MAX_LEN 255
+
+/* ---- keyword tables ------------------------------------------------------- */
+
+struct kw {
+    const char *name;
+    int val;
+};
+
+static const struct kw kw_format[] = {
+    {"json", DS_FMT_JSON}, {"bind", DS_FMT_BIND}, {"pdns", DS_FMT_PDNS}, {NULL, 0}};
+static const struct kw kw_syslog[] = {{"rfc5424", DS_SYSLOG_RFC5424},
+                                      {"rfc3164", DS_SYSLOG_RFC3164},
+                                      {"none", DS_SYSLOG_NONE},
+                                      {NULL, 0}};
+static const struct kw kw_fwd_framing[] = {{"octet-counting", DS_FRAMING_OCTET},
+                                           {"newline", DS_FRAMING_NEWLINE},
+                                           {"16bit", DS_FRAMING_16BIT},
+                                           {"32bit", DS_FRAMING_32BIT},
+                                           {NULL, 0}};
+static const struct kw kw_in_framing[] = {
+    {"16bit", DS_FRAMING_16BIT}, {"32bit", DS_FRAMING_32BIT}, {NULL, 0}};
+static const struct kw kw_recovery[] = {{"drop", DS_RECOVERY_DROP},
+                                        {"best-effort", DS_RECOVERY_BEST_EFFORT},
+                                        {"durable", DS_RECOVERY_DURABLE},
+                                        {NULL, 0}};
+static const struct kw kw_mode[] = {{"broadcast", DS_FWD_BROADCAST},
+                                    {"failover", DS_FWD_FAILOVER},
+                                    {"roundrobin", DS_FWD_ROUNDROBIN},
+                                    {"sharded", DS_FWD_SHARDED},
+                                    {NULL, 0}};
+static const struct kw kw_overflow[] = {
+    {"drop-newest", DS_OVERFLOW_DROP_NEWEST}, {"drop-oldest", DS_OVERFLOW_DROP_OLDEST}, {NULL, 0}};
+static const struct kw kw_log_level[] = {{"error", DS_LOG_ERROR},
+                                         {"warn", DS_LOG_WARN},
+                                         {"info", DS_LOG_INFO},
+                                         {"debug", DS_LOG_DEBUG},
+                                         {NULL, 0}};
+static const struct kw kw_log_format[] = {{"text", DS_LOG_TEXT}, {"json", DS_LOG_JSON}, {NULL, 0}};
+
+static const char *kw_name(const struct kw *k, int val)
+{
+    for (; k->name; k++)
+        if (k->val == val)
+            return k->name;
+    return "?";
+}
+
+/* "a, b or c" */
+static void kw_list(const struct kw *k, char *buf, size_t len)
+{
+    size_t n = 0, total = 0;
+    while (k[total].name)
+        total++;
+    buf[0] = 0;
+    for (size_t i = 0; i < total; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == total ? " or " : ", ";
+        int w = snprintf(buf + n, len - n, "%s%s", sep, k[i].name);
+        if (w < 0 || (size_t)w >= len - n)
+            return;
+        n += (size_t)w;
+    }
+}
+
+/* ---- parse state and error helpers ------------------------------------------ */
+
+struct ctx;
+struct directive {
+    const char *name;
+    const char *usage; /* shown with "missing" and "too many arguments" */
+    bool multi;        /* may appear more than once */
+    int (*fn)(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t);
+};
+
+enum { N_DIRECTIVES = 17 };
+
+struct ctx {
+    struct ds_cfg_reader rd;
+    struct ds_config *cfg;
+    int seen[N_DIRECTIVES]; /* line where a single-valued directive was set */
+};
+
+static int fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct ctx *c, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return ds_cfg_fail(&c->rd, c->rd.line, "%s", msg);
+}
+
+static int bad_kw(struct ctx *c, const struct directive *d, const char *what, const char *v,
+                  const struct kw *k)
+{
+    char list[160];
+    kw_list(k, list, sizeof(list));
+    return fail(c, "%s: bad %s '%s' (use %s)", d->name, what, v, list);
+}
+
+static int parse_kw(struct ctx *c, const struct directive *d, const char *what, const char *v,
+                    const struct kw *k, int *out)
+{
+    for (const struct kw *p = k; p->name; p++) {
+        if (strcmp(p->name, v) == 0) {
+            *out = p->val;
+            return DS_OK;
+        }
+    }
+    return bad_kw(c, d, what, v, k);
+}
+
+static int parse_duration(struct ctx *c, const struct directive *d, const char *what,
+                          const char *v, unsigned min_ms, unsigned *out)
+{
+    int rc = ds_cfg_parse_duration_ms(v, out);
+    if (rc == DS_EINVAL)
+        return fail(c, "%s: bad %s '%s' (use seconds, or a number with ms, s, m or h)", d->name,
+                    what, v);
+    if (rc == DS_ERANGE)
+        return fail(c, "%s: %s '%s' is too long", d->name, what, v);
+    if (*out < min_ms)
+        return fail(c, "%s: %s '%s' must be at least %ums", d->name, what, v, min_ms);
+    return DS_OK;
+}
+
+static int parse_bool(struct ctx *c, const struct directive *d, const char *what, const char *v,
+                      bool *out)
+{
+    if (ds_cfg_parse_bool(v, out) != DS_OK)
+        return fail(c, "%s: bad %s '%s' (use on or off)", d->name, what, v);
+    return DS_OK;
+}
+
+static int parse_range(struct ctx *c, const struct directive *d, const char *what, const char *v,
+                       uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (ds_cfg_parse_uint(v, max, out) != DS_OK || *out < min)
+        return fail(c, "%s: bad %s '%s' (use %llu to %llu)", d->name, what, v,
+                    (unsigned long long)min, (unsigned long long)max);
+    return DS_OK;
+}
+
+static int parse_text(struct ctx *c, const struct directive *d, const char *what, const char *v,
+                      char **out)
+{
+    if (!v[0])
+        return fail(c, "%s: empty %s", d->name, what);
+    free(*out);
+    *out = ds_xstrdup(v);
+    return DS_OK;
+}
+
+/* An option is a word with an unquoted '=' after at least one character. */
+static bool is_option(const struct ds_cfg_token *t) { return t->eq > 0; }
+
+/* Check the positional words t[first..] (names[] name them for messages): at least
+ * min and at most max of them, and, when options are allowed, only key=value words
+ * after them.  *npos receives the number of positional words. */
+static int check_args(struct ctx *c, const struct directive *d, const struct ds_cfg_tokens *t,
+                      int first, int min, int max, const char *const *names, bool options,
+                      int *npos)
+{
+    int n = first;
+    if (options)
+        while (n < t->n && !is_option(&t->tok[n]))
+            n++;
+    else
+        n = t->n;
+    int pos = n - first;
+    if (pos < min)
+        return fail(c, "%s: missing %s (usage: %s)", d->name, names[pos], d->usage);
+    if (pos > max)
+        return fail(c, "%s: too many arguments: '%s' (usage: %s)", d->name,
+                    t->tok[first + max].text, d->usage);
+    for (int i = n; i < t->n; i++)
+        if (!is_option(&t->tok[i]))
+            return fail(c, "%s: too many arguments: '%s' (usage: %s)", d->name, t->tok[i].text,
+                        d->usage);
+    if (npos)
+        *npos = pos;
+    return DS_OK;
+}
+
+/* Walk the options t[from..]: *key and *val point into the token (the '=' is cut),
+ * *idx is the key's index in keys[] (NULL-terminated).  Unknown and repeated keys
+ * are errors.  Returns 1 for an option, 0 at the end, or a negative error. */
+struct optwalk {
+    int next;
+    unsigned seen;
+};
+static int next_option(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t,
+                       struct optwalk *w, const char *const *keys, int *idx, const char **val)
+{
+    if (w->next >= t->n)
+        return 0;
+    struct ds_cfg_token *tok = &t->tok[w->next++];
+    const char *key = tok->text;
+    for (int i = 0; keys[i]; i++) {
+        if (strncmp(keys[i], key, (size_t)tok->eq) == 0 && keys[i][tok->eq] == 0) {
+            if (w->seen & (1u << i))
+                return fail(c, "%s: option %s given twice ('%s')", d->name, keys[i], key);
+            w->seen |= 1u << i;
+            *idx = i;
+            *val = key + tok->eq + 1;
+            return 1;
+        }
+    }
+    return fail(c, "%s: unknown option '%s'", d->name, key);
+}
+
+static bool all_digits_dots(const char *s)
+{
+    for (; *s; s++)
+        if (!(*s == '.' || (*s >= '0' && *s <= '9')))
+            return false;
+    return true;
+}
+
+/* A DNS name: letters, digits, '-' and '_' in labels of 1-63, dots between, at most
+ * 253 characters plus an optional final dot. */
+static bool valid_hostname(const char *s)
+{
+    size_t len = strlen(s), label = 0;
+    if (len && s[len - 1] == '.')
+        len--;
+    if (len == 0 || len > 253)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch == '.') {
+            if (label == 0)
+                return false;
+            label = 0;
+        } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9') || ch == '-' || ch == '_') {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0;
+}
+
+/* "[::1]" -> "::1" */
+static char *strip_brackets(const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        char *d = ds_xmalloc(n - 1);
+        memcpy(d, s + 1, n - 2);
+        d[n - 2] = 0;
+        return d;
+    }
+    return ds_xstrdup(s);
+}
+
+static bool is_numeric_address(const char *s)
+{
+    struct ds_addr a;
+    return ds_addr_parse(s, 0, &a) == DS_OK;
+}
+
+/* ---- input ---------------------------------------------------------------- */
+
+static int d_input(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    static const char *const names[] = {"TYPE", "ADDRESS", "PORT"};
+    static const char *const keys[] = {"framing", "max-connections", "max-frame", NULL};
+    if (t->n == 0)
+        return fail(c, "%s: missing TYPE (usage: %s)", d->name, d->usage);
+    const char *kind = t->tok[0].text;
+    if (strcmp(kind, "dnstap") == 0)
+        return fail(c, "%s: type 'dnstap' is not yet supported", d->name);
+    if (strcmp(kind, "pdns") != 0)
+        return fail(c, "%s: unknown type '%s' (use pdns)", d->name, kind);
+    int rc = check_args(c, d, t, 1, 2, 2, names + 1, true, NULL);
+    if (rc)
+        return rc;
+
+    struct ds_input_cfg in = {0};
+    in.kind = DS_INPUT_PDNS;
+    in.framing = DS_FRAMING_16BIT;
+    in.max_connections = 64;
+    in.line = c->rd.line;
+    const char *addr = t->tok[1].text;
+    uint64_t v, max_frame = 0;
+    if (!is_numeric_address(addr))
+        return fail(c, "%s: bad ADDRESS '%s' (use a numeric IPv4 or IPv6 address)", d->name,
+                    addr);
+    if ((rc = parse_range(c, d, "PORT", t->tok[2].text, 0, 65535, &v)))
+        return rc;
+    in.port = (unsigned)v;
+
+    struct optwalk w = {3, 0};
+    int idx, more;
+    const char *val, *frame_text = NULL;
+    while ((more = next_option(c, d, t, &w, keys, &idx, &val)) > 0) {
+        int e;
+        if (idx == 0) {
+            if ((rc = parse_kw(c, d, "framing", val, kw_in_framing, &e)))
+                return rc;
+            in.framing = (enum ds_framing)e;
+        } else if (idx == 1) {
+            if ((rc = parse_range(c, d, "max-connections", val, 1, 65535, &v)))
+                return rc;
+            in.max_connections = (unsigned)v;
+        } else {
+            if (ds_cfg_parse_size(val, &max_frame) != DS_OK || max_frame == 0)
+                return fail(c, "%s: bad max-frame '%s' (use bytes, or a number with k or M)",
+                            d->name, val);
+            frame_text = val;
+        }
+    }
+    if (more < 0)
+        return more;
+    uint64_t limit = in.framing == DS_FRAMING_16BIT ? MAX_FRAME_16 : MAX_FRAME_32;
+    if (frame_text && max_frame > limit)
+        return fail(c, "%s: max-frame '%s' is above %llu, the most framing=%s allows", d->name,
+                    frame_text, (unsigned long long)limit, kw_name(kw_in_framing, in.framing));
+    if (frame_text)
+        in.max_frame = (uint32_t)max_frame;
+    else
+        in.max_frame = in.framing == DS_FRAMING_16BIT ? MAX_FRAME_16 : 1048576u;
+
+    char *a = strip_brackets(addr);
+    struct ds_config *cfg = c->cfg;
+    for (size_t i = 0; i < cfg->n_inputs; i++) {
+        const struct ds_input_cfg *o = &cfg->inputs[i];
+        if (in.port != 0 && o->port == in.port && strcmp(o->address, a) == 0) {
+            free(a);
+            return fail(c, "%s: %s port %u is already an input on line %d", d->name, addr,
+                        in.port, o->line);
+        }
+    }
+    in.address = a;
+    cfg->inputs = ds_xrealloc(cfg->inputs, (cfg->n_inputs + 1) * sizeof(*cfg->inputs));
+    cfg->inputs[cfg->n_inputs++] = in;
+    return DS_OK;
+}
+
+/* ---- output --------------------------------------------------------------- */
+
+static int d_output(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    static const char *const names[] = {"PATH"};
+    static const char *const keys[] = {"format", NULL};
+    if (t->n == 0)
+        return fail(c, "%s: missing TYPE (usage: %s)", d->name, d->usage);
+    const char *kind = t->tok[0].text;
+    struct ds_output_cfg out = {0};
+    out.format = DS_FMT_JSON;
+    out.line = c->rd.line;
+    int rc;
+    if (strcmp(kind, "file") == 0) {
+        out.kind = DS_OUTPUT_FILE;
+        rc = check_args(c, d, t, 1, 1, 1, names, true, NULL);
+    } else if (strcmp(kind, "stdout") == 0) {
+        out.kind = DS_OUTPUT_STDOUT;
+        rc = check_args(c, d, t, 1, 0, 0, names, true, NULL);
+    } else {
+        return fail(c, "%s: unknown type '%s' (use file or stdout)", d->name, kind);
+    }
+    if (rc)
+        return rc;
+    const char *path = out.kind == DS_OUTPUT_FILE ? t->tok[1].text : NULL;
+    if (path && !path[0])
+        return fail(c, "%s: empty PATH", d->name);
+
+    struct optwalk w = {out.kind == DS_OUTPUT_FILE ? 2 : 1, 0};
+    int idx, more, e;
+    const char *val;
+    while ((more = next_option(c, d, t, &w, keys, &idx, &val)) > 0) {
+        if ((rc = parse_kw(c, d, "format", val, kw_format, &e)))
+            return rc;
+        out.format = (enum ds_format)e;
+    }
+    if (more < 0)
+        return more;
+
+    struct ds_config *cfg = c->cfg;
+    for (size_t i = 0; i < cfg->n_outputs; i++) {
+        const struct ds_output_cfg *o = &cfg->outputs[i];
+        if (o->kind != out.kind)
+            continue;
+        if (!path)
+            return fail(c, "%s: stdout is already an output on line %d", d->name, o->line);
+        if (strcmp(o->path, path) == 0)
+            return fail(c, "%s: file '%s' is already an output on line %d", d->name, path,
+                        o->line);
+    }
+    out.path = path ? ds_xstrdup(path) : NULL;
+    cfg->outputs = ds_xrealloc(cfg->outputs, (cfg->n_outputs + 1) * sizeof(*cfg->outputs));
+    cfg->outputs[cfg->n_outputs++] = out;
+    return DS_OK;
+}
+
+/* ---- forwarder -------------------------------------------------------------- */
+
+static void forwarder_free(struct ds_forwarder_cfg *f)
+{
+    free(f->host);
+    free(f->tls_ca_file);
+    free(f->tls_client_cert);
+    free(f->tls_client_key);
+    free(f->tls_server_name);
+    memset(f, 0, sizeof(*f));
+}
+
+enum {
+    FK_FORMAT, FK_SYSLOG, FK_FRAMING, FK_RECOVERY, FK_TLS, FK_TLS_CA, FK_TLS_CERT, FK_TLS_KEY,
+    FK_TLS_NAME, FK_TLS_VERIFY, FK_CONNECT_TIMEOUT, FK_WRITE_TIMEOUT,
+};
+static const char *const fwd_keys[] = {
+    "format",          "syslog",         "framing",        "recovery",
+    "tls",             "tls-ca-file",    "tls-client-certificate",
+    "tls-client-key",  "tls-server-name", "tls-verify",    "connect-timeout",
+    "write-timeout",   NULL};
+
+static int forwarder_options(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t,
+                             struct ds_forwarder_cfg *f)
+{
+    struct optwalk w = {3, 0};
+    int idx, more, e, rc = DS_OK;
+    const char *val;
+    bool syslog_set = false;
+    while ((more = next_option(c, d, t, &w, fwd_keys, &idx, &val)) > 0) {
+        switch (idx) {
+        case FK_FORMAT:
+            rc = parse_kw(c, d, "format", val, kw_format, &e);
+            f->format = (enum ds_format)e;
+            break;
+        case FK_SYSLOG:
+            rc = parse_kw(c, d, "syslog", val, kw_syslog, &e);
+            f->syslog = (enum ds_syslog)e;
+            syslog_set = true;
+            break;
+        case FK_FRAMING:
+            rc = parse_kw(c, d, "framing", val, kw_fwd_framing, &e);
+            f->framing = (enum ds_framing)e;
+            break;
+        case FK_RECOVERY:
+            rc = parse_kw(c, d, "recovery", val, kw_recovery, &e);
+            f->recovery = e;
+            break;
+        case FK_TLS:
+            rc = parse_bool(c, d, "tls", val, &f->tls);
+            break;
+        case FK_TLS_CA:
+            rc = parse_text(c, d, "tls-ca-file", val, &f->tls_ca_file);
+            break;
+        case FK_TLS_CERT:
+            rc = parse_text(c, d, "tls-client-certificate", val, &f->tls_client_cert);
+            break;
+        case FK_TLS_KEY:
+            rc = parse_text(c, d, "tls-client-key", val, &f->tls_client_key);
+            break;
+        case FK_TLS_NAME:
+            rc = parse_text(c, d, "tls-server-name", val, &f->tls_server_name);
+            if (!rc && !valid_hostname(val) && !is_numeric_address(val))
+                rc = fail(c, "%s: bad tls-server-name '%s' (use a DNS name or an IP address)",
+                          d->name, val);
+            break;
+        case FK_TLS_VERIFY:
+            rc = parse_bool(c, d, "tls-verify", val, &f->tls_verify);
+            break;
+        case FK_CONNECT_TIMEOUT:
+            rc = parse_duration(c, d, "connect-timeout", val, 1, &f->connect_timeout_ms);
+            break;
+        case FK_WRITE_TIMEOUT:
+            rc = parse_duration(c, d, "write-timeout", val, 1, &f->write_timeout_ms);
+            break;
+        }
+        if (rc)
+            return rc;
+    }
+    if (more < 0)
+        return more;
+
+    /* TLS settings only mean something with tls=on. */
+    for (int k = FK_TLS_CA; k <= FK_TLS_VERIFY; k++)
+        if ((w.seen & (1u << k)) && !f->tls)
+            return fail(c, "%s: %s needs tls=on", d->name, fwd_keys[k]);
+    if (f->tls_client_key && !f->tls_client_cert)
+        return fail(c, "%s: tls-client-key '%s' needs tls-client-certificate", d->name,
+                    f->tls_client_key);
+    if (f->tls_client_key && strcmp(f->tls_client_cert, "auto") == 0)
+        return fail(c, "%s: tls-client-key '%s' cannot be used with tls-client-certificate=auto",
+                    d->name, f->tls_client_key);
+
+    /* Format, syslog envelope and framing must fit together. */
+    if (f->format == DS_FMT_PDNS) {
+        if (syslog_set && f->syslog != DS_SYSLOG_NONE)
+            return fail(c, "%s: syslog=%s cannot carry format=pdns (binary; use syslog=none)",
+                        d->name, kw_name(kw_syslog, f->syslog));
+        f->syslog = DS_SYSLOG_NONE;
+        if (f->framing == DS_FRAMING_DEFAULT)
+            f->framing = DS_FRAMING_16BIT;
+        if (f->framing != DS_FRAMING_16BIT && f->framing != DS_FRAMING_32BIT)
+            return fail(c, "%s: framing=%s does not fit format=pdns (use 16bit or 32bit)",
+                        d->name, kw_name(kw_fwd_framing, f->framing));
+    } else {
+        if (!syslog_set)
+            f->syslog = DS_SYSLOG_RFC5424;
+        if (f->framing == DS_FRAMING_DEFAULT)
+            f->framing = f->syslog != DS_SYSLOG_NONE ? DS_FRAMING_OCTET : DS_FRAMING_NEWLINE;
+        if (f->framing == DS_FRAMING_16BIT || f->framing == DS_FRAMING_32BIT)
+            return fail(c, "%s: framing=%s does not fit format=%s (use newline or octet-counting)",
+                        d->name, kw_name(kw_fwd_framing, f->framing),
+                        kw_name(kw_format, f->format));
+        if (f->framing == DS_FRAMING_OCTET && f->syslog == DS_SYSLOG_NONE)
+            return fail(c, "%s: framing=octet-counting needs syslog=rfc5424 or syslog=rfc3164",
+                        d->name);
+    }
+    return DS_OK;
+}
+
+static int d_forwarder(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    static const char *const names[] = {"ipv4|ipv6", "HOST", "PORT"};
+    int rc = check_args(c, d, t, 0, 3, 3, names, true, NULL);
+    if (rc)
+        return rc;
+    struct ds_forwarder_cfg f = {0};
+    const char *fam = t->tok[0].text, *host = t->tok[1].text;
+    if (strcmp(fam, "ipv4") == 0)
+        f.family = 4;
+    else if (strcmp(fam, "ipv6") == 0)
+        f.family = 6;
+    else
+        return fail(c, "%s: bad address family '%s' (use ipv4 or ipv6)", d->name, fam);
+
+    if (strchr(host, ':')) {
+        if (!is_numeric_address(host))
+            return fail(c, "%s: bad IPv6 address '%s'", d->name, host);
+        if (f.family != 6)
+            return fail(c, "%s: '%s' is an IPv6 address (use forwarder ipv6)", d->name, host);
+    } else if (all_digits_dots(host)) {
+        if (!is_numeric_address(host))
+            return fail(c, "%s: bad IPv4 address '%s'", d->name, host);
+        if (f.family != 4)
+            return fail(c, "%s: '%s' is an IPv4 address (use forwarder ipv4)", d->name, host);
+    } else if (!valid_hostname(host)) {
+        return fail(c, "%s: bad HOST '%s' (use a DNS name or an IP address)", d->name, host);
+    }
+    uint64_t port;
+    if ((rc = parse_range(c, d, "PORT", t->tok[2].text, 1, 65535, &port)))
+        return rc;
+    f.port = (unsigned)port;
+    f.format = DS_FMT_JSON;
+    f.framing = DS_FRAMING_DEFAULT;
+    f.recovery = -1;
+    f.tls_verify = true;
+    f.connect_timeout_ms = 5000;
+    f.write_timeout_ms = 5000;
+    f.line = c->rd.line;
+    f.host = strip_brackets(host);
+
+    struct ds_config *cfg = c->cfg;
+    for (size_t i = 0; i < cfg->n_forwarders; i++) {
+        const struct ds_forwarder_cfg *o = &cfg->forwarders[i];
+        if (o->port == f.port && strcmp(o->host, f.host) == 0) {
+            forwarder_free(&f);
+            return fail(c, "%s: '%s' port %u is already a forwarder on line %d", d->name, host,
+                        (unsigned)port, o->line);
+        }
+    }
+    if ((rc = forwarder_options(c, d, t, &f))) {
+        forwarder_free(&f);
+        return rc;
+    }
+    cfg->forwarders =
+        ds_xrealloc(cfg->forwarders, (cfg->n_forwarders + 1) * sizeof(*cfg->forwarders));
+    cfg->forwarders[cfg->n_forwarders++] = f;
+    return DS_OK;
+}
+
+/* ---- single-valued settings -------------------------------------------------- */
+
+static int one_arg(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t,
+                   const char *name)
+{
+    const char *names[] = {name};
+    return check_args(c, d, t, 0, 1, 1, names, false, NULL);
+}
+
+static int set_kw(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t,
+                  const char *what, const struct kw *k, int *out)
+{
+    int rc = one_arg(c, d, t, what);
+    return rc ? rc : parse_kw(c, d, what, t->tok[0].text, k, out);
+}
+
+static int d_forwarder_recovery(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int e, rc = set_kw(c, d, t, "mode", kw_recovery, &e);
+    if (!rc)
+        c->cfg->forwarder_recovery = (enum ds_recovery)e;
+    return rc;
+}
+
+static int d_forwarder_mode(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int e, rc = set_kw(c, d, t, "mode", kw_mode, &e);
+    if (!rc)
+        c->cfg->forwarder_mode = (enum ds_fwd_mode)e;
+    return rc;
+}
+
+static int d_forwarder_batch_size(struct ctx *c, const struct directive *d,
+                                  struct ds_cfg_tokens *t)
+{
+    uint64_t v;
+    int rc = one_arg(c, d, t, "N");
+    if (!rc)
+        rc = parse_range(c, d, "N", t->tok[0].text, 1, 65536, &v);
+    if (!rc)
+        c->cfg->forwarder_batch_size = (unsigned)v;
+    return rc;
+}
+
+static int d_forwarder_backoff(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    static const char *const names[] = {"MIN", "MAX"};
+    unsigned lo, hi;
+    int rc = check_args(c, d, t, 0, 2, 2, names, false, NULL);
+    if (!rc)
+        rc = parse_duration(c, d, "MIN", t->tok[0].text, 1, &lo);
+    if (!rc)
+        rc = parse_duration(c, d, "MAX", t->tok[1].text, 1, &hi);
+    if (!rc && hi < lo)
+        rc = fail(c, "%s: MAX '%s' is shorter than MIN '%s'", d->name, t->tok[1].text,
+                  t->tok[0].text);
+    if (!rc) {
+        c->cfg->backoff_min_ms = lo;
+        c->cfg->backoff_max_ms = hi;
+    }
+    return rc;
+}
+
+static int d_queue_size(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    uint64_t v = 0;
+    int rc = one_arg(c, d, t, "BYTES");
+    if (rc)
+        return rc;
+    const char *s = t->tok[0].text;
+    rc = ds_cfg_parse_size(s, &v);
+    if (rc == DS_EINVAL)
+        return fail(c, "%s: bad size '%s' (use bytes, or a number with k, M or G)", d->name, s);
+    if (rc == DS_ERANGE || v > QUEUE_SIZE_MAX)
+        return fail(c, "%s: size '%s' is above the maximum %llu (1T)", d->name, s,
+                    (unsigned long long)QUEUE_SIZE_MAX);
+    if (v < QUEUE_SIZE_MIN)
+        return fail(c, "%s: size '%s' is below the minimum %llu", d->name, s,
+                    (unsigned long long)QUEUE_SIZE_MIN);
+    c->cfg->queue_size = v;
+    return DS_OK;
+}
+
+static int d_queue_recovery(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int rc = one_arg(c, d, t, "on|off");
+    return rc ? rc : parse_bool(c, d, "value", t->tok[0].text, &c->cfg->queue_recovery);
+}
+
+static int d_queue_filename(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int rc = one_arg(c, d, t, "NAME");
+    return rc ? rc : parse_text(c, d, "NAME", t->tok[0].text, &c->cfg->queue_filename);
+}
+
+static int d_queue_sync(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int rc = one_arg(c, d, t, "DURATION");
+    return rc ? rc
+              : parse_duration(c, d, "DURATION", t->tok[0].text, 0, &c->cfg->queue_sync_ms);
+}
+
+static int d_queue_overflow(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int e, rc = set_kw(c, d, t, "policy", kw_overflow, &e);
+    if (!rc)
+        c->cfg->queue_overflow = (enum ds_overflow)e;
+    return rc;
+}
+
+static int d_metrics_interval(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int rc = one_arg(c, d, t, "DURATION");
+    return rc ? rc
+              : parse_duration(c, d, "DURATION", t->tok[0].text, 0,
+                               &c->cfg->metrics_interval_ms);
+}
+
+static int d_log_level(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int rc = one_arg(c, d, t, "LEVEL");
+    if (rc)
+        return rc;
+    int v = ds_log_level_parse(t->tok[0].text); /* also takes "warning" */
+    if (v < 0)
+        return bad_kw(c, d, "level", t->tok[0].text, kw_log_level);
+    c->cfg->log_level = v;
+    return DS_OK;
+}
+
+static int d_log_format(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int rc = one_arg(c, d, t, "FORMAT");
+    if (rc)
+        return rc;
+    int v = ds_log_format_parse(t->tok[0].text);
+    if (v < 0)
+        return bad_kw(c, d, "format", t->tok[0].text, kw_log_format);
+    c->cfg->log_format = v;
+    return DS_OK;
+}
+
+static int d_instance_name(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int rc = one_arg(c, d, t, "NAME");
+    if (rc)
+        return rc;
+    if (strlen(t->tok[0].text) > NAME_MAX_LEN)
+        return fail(c, "%s: NAME '%s' is longer than %d characters", d->name, t->tok[0].text,
+                    NAME_MAX_LEN);
+    return parse_text(c, d, "NAME", t->tok[0].text, &c->cfg->instance_name);
+}
+
+static int d_state_directory(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
+{
+    int rc = one_arg(c, d, t, "PATH");
+    return rc ? rc : parse_text(c, d, "PATH", t->tok[0].text, &c->cfg->state_dir);
+}
+
+static const struct directive directives[N_DIRECTIVES] = {
+    {"input", "input pdns ADDRESS PORT [framing=16bit|32bit] [max-connections=N] [max-frame=BYTES]",
+     true, d_input},
+    {"output", "output file PATH [format=json|bind|pdns] | output stdout [format=json|bind|pdns]",
+     true, d_output},
+    {"forwarder", "forwarder ipv4|ipv6 HOST PORT [key=value ...]", true, d_forwarder},
+    {"forwarder-recovery", "forwarder-recovery drop|best-effort|durable", false,
+     d_forwarder_recovery},
+    {"forwarder-mode", "forwarder-mode broadcast|failover|roundrobin|sharded", false,
+     d_forwarder_mode},
+    {"forwarder-batch-size", "forwarder-batch-size N", false, d_forwarder_batch_size},
+    {"forwarder-backoff", "forwarder-backoff MIN MAX", false, d_forwarder_backoff},
+    {"queue-size", "queue-size BYTES", false, d_queue_size},
+    {"queue-recovery", "queue-recovery on|off", false, d_queue_recovery},
+    {"queue-filename", "queue-filename NAME", false, d_queue_filename},
+    {"queue-sync", "queue-sync DURATION", false, d_queue_sync},
+    {"queue-overflow", "queue-overflow drop-newest|drop-oldest", false, d_queue_overflow},
+    {"metrics-interval", "metrics-interval DURATION", false, d_metrics_interval},
+    {"log-level", "log-level error|warn|info|debug", false, d_log_level},
+    {"log-format", "log-format text|json", false, d_log_format},
+    {"instance-name", "instance-name NAME", false, d_instance_name},
+    {"state-directory", "state-directory PATH", false, d_state_directory},
+};
+
+/* ---- the inih handler and the loaders ----------------------------------------- */
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct ctx *c = user;
+    struct ds_cfg_reader *r = &c->rd;
+    (void)value;
+    if (r->failed)
+        return 0;
+    /* The reader handed inih "dname=args"; anything else means the two disagree. */
+    if (section[0] || !r->dname || strcmp(name, r->dname) != 0) {
+        ds_cfg_fail(r, r->line, "cannot parse this line");
+        return 0;
+    }
+    /* The arguments come from the reader's copy: it is what inih got, except that
+     * inih would also cut a quoted " ;" as an inline comment when it is built with
+     * INI_ALLOW_INLINE_COMMENTS.  The reader has already removed the real comments. */
+    int idx = -1;
+    for (int i = 0; i < N_DIRECTIVES; i++)
+        if (strcmp(directives[i].name, name) == 0)
+            idx = i;
+    if (idx < 0) {
+        ds_cfg_fail(r, r->line, "unknown directive '%s'", name);
+        return 0;
+    }
+    const struct directive *d = &directives[idx];
+    if (!d->multi && c->seen[idx]) {
+        fail(c, "%s: '%s' repeats the setting on line %d (each setting may appear once)",
+             d->name, r->args, c->seen[idx]);
+        return 0;
+    }
+    c->seen[idx] = r->line;
+
+    struct ds_cfg_tokens t;
+    char why[512];
+    if (ds_cfg_tokenize(r->args, &t, why, sizeof(why)) != DS_OK) {
+        fail(c, "%s: %s", d->name, why);
+        return 0;
+    }
+    int rc = d->fn(c, d, &t);
+    ds_cfg_tokens_free(&t);
+    return rc == DS_OK;
+}
+
+static void set_defaults(struct ds_config *cfg, const char *name)
+{
+    char host[256];
+    if (ds_hostname(host, sizeof(host)) != DS_OK || !host[0])
+        snprintf(host, sizeof(host), "localhost");
+    cfg->source = ds_xstrdup(name);
+    cfg->instance_name = ds_xstrdup(host);
+    cfg->state_dir = ds_xstrdup(ds_default_state_dir());
+    cfg->queue_size = 104857600;
+    cfg->queue_recovery = false;
+    cfg->queue_filename = ds_xstrdup("dnsstream.queue");
+    cfg->queue_sync_ms = 1000;
+    cfg->queue_overflow = DS_OVERFLOW_DROP_NEWEST;
+    cfg->forwarder_recovery = DS_RECOVERY_DURABLE;
+    cfg->forwarder_mode = DS_FWD_BROADCAST;
+    cfg->forwarder_batch_size = 512;
+    cfg->backoff_min_ms = 200;
+    cfg->backoff_max_ms = 30000;
+    cfg->metrics_interval_ms = 60000;
+    cfg->log_level = DS_LOG_INFO;
+    cfg->log_format = DS_LOG_TEXT;
+}
+
+static int load(const char *name, const char *text, size_t len, struct ds_config *cfg, char *err,
+                size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    set_defaults(cfg, name);
+    struct ctx c;
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    ds_cfg_reader_init(&c.rd, name, text, len, err, errlen);
+
+    int rc = ini_parse_stream(ds_cfg_reader_read, &c.rd, handler, &c);
+    if (!c.rd.failed && rc == -2)
+        ds_cfg_fail(&c.rd, 0, "out of memory");
+    else if (!c.rd.failed && rc != 0)
+        ds_cfg_fail(&c.rd, rc > 0 ? rc : 0, "cannot parse this line");
+    if (!c.rd.failed && cfg->n_inputs == 0)
+        ds_cfg_fail(&c.rd, 0, "no input (add a line 'input pdns ADDRESS PORT')");
+    if (!c.rd.failed && cfg->n_outputs == 0 && cfg->n_forwarders == 0)
+        ds_cfg_fail(&c.rd, 0, "no destination (add an 'output' or a 'forwarder' line)");
+
+    bool failed = c.rd.failed;
+    ds_cfg_reader_free(&c.rd);
+    if (failed) {
+        ds_config_free(cfg);
+        return DS_EINVAL;
+    }
+    return DS_OK;
+}
+
+int ds_config_load_string(const char *name, const char *text, struct ds_config *cfg, char *err,
+                          size_t errlen)
+{
+    return load(name, text, strlen(text), cfg, err, errlen);
+}
+
+int ds_config_load_file(const char *path, struct ds_config *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    if (err && errlen)
+        err[0] = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        if (err && errlen)
+            snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
+        return e == ENOENT ? DS_ENOTFOUND : e == EACCES ? DS_EPERM : DS_EIO;
+    }
+    struct ds_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    int rc = DS_OK;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (b.len + n > CONFIG_FILE_MAX) {
+            if (err && errlen)
+                snprintf(err, errlen, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
+            rc = DS_ERANGE;
+            break;
+        }
+        ds_buf_append(&b, chunk, n);
+    }
+    if (rc == DS_OK && ferror(f)) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: read error", path);
+        rc = DS_EIO;
+    }
+    fclose(f);
+    if (rc == DS_OK)
+        rc = load(path, b.data ? (const char *)b.data : "", b.len, cfg, err, errlen);
+    ds_buf_free(&b);
+    return rc;
+}
+
+void ds_config_free(struct ds_config *cfg)
+{
+    free(cfg->source);
+    free(cfg->instance_name);
+    free(cfg->state_dir);
+    for (size_t i = 0; i < cfg->n_inputs; i++)
+        free(cfg->inputs[i].address);
+    free(cfg->inputs);
+    for (size_t i = 0; i < cfg->n_outputs; i++)
+        free(cfg->outputs[i].path);
+    free(cfg->outputs);
+    for (size_t i = 0; i < cfg->n_forwarders; i++)
+        forwarder_free(&cfg->forwarders[i]);
+    free(cfg->forwarders);
+    free(cfg->queue_filename);
+    memset(cfg, 0, sizeof(*cfg));
+}
