@@ -137,6 +137,10 @@ int ds_mmap_open(const char *path, size_t len, struct ds_mmap *m, bool *existed,
 /* Flush a range to stable storage; async=true only schedules the write-back. */
 int ds_mmap_sync(struct ds_mmap *m, size_t off, size_t len, bool async);
 void ds_mmap_close(struct ds_mmap *m);
+/* Reserve disk blocks for the whole mapping, so that a store into it can never fault
+ * for lack of space later (a sparse file would raise SIGBUS on a full disk).
+ * DS_ENOSPC when the space is not there. */
+int ds_mmap_allocate(struct ds_mmap *m);
 int ds_file_remove(const char *path);
 int ds_file_rename(const char *from, const char *to);
 int ds_file_size(const char *path, uint64_t *size);

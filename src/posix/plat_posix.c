@@ -720,3 +720,12 @@ void ds_sock_abort(ds_sock s)
     setsockopt(FD(s), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
     close(FD(s));
 }
+
+/* ---- appended by the ring: disk space for the queue file's mapping ---- */
+int ds_mmap_allocate(struct ds_mmap *m)
+{
+    if (!m->base || m->fd < 0)
+        return DS_EINVAL;
+    int e = posix_fallocate((int)m->fd, 0, (off_t)m->len);
+    return e == 0 ? DS_OK : err_from_errno(e);
+}
