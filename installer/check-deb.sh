@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# installer/check-deb.sh DEB - check that a built dnsstream package holds what it must:
+# the binary, the conffile, the systemd unit, the maintainer scripts and real
+# dependencies; that the packaged binary runs; and that the unit file parses.
+# Prints "N passed, N failed"; exit status 1 when anything failed.
+set -uo pipefail
+DEB=$1
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "PASS $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+
+files=$(dpkg-deb -c "$DEB" | awk '{print $1, $NF}')
+has() { grep -q -- " $1\$" <<<"$files"; }
+mode() { grep -- " $1\$" <<<"$files" | cut -c1-10; }
+check "binary /usr/bin/dnsstream" has ./usr/bin/dnsstream
+check "binary is executable" test "$(mode ./usr/bin/dnsstream)" = -rwxr-xr-x
+check "configuration /etc/dnsstream/dnsstream.conf" has ./etc/dnsstream/dnsstream.conf
+check "systemd unit /lib/systemd/system/dnsstream.service" has ./lib/systemd/system/dnsstream.service
+check "conffile registered" grep -qx /etc/dnsstream/dnsstream.conf <(dpkg-deb -I "$DEB" conffiles)
+deps=$(dpkg-deb -f "$DEB" Depends)
+for lib in libc6 libssl3 libprotobuf-c1 librdkafka1 libcurl4 libinih1 zlib1g; do
+    check "Depends names $lib" grep -q "$lib" <<<"$deps"
+done
+for s in postinst prerm postrm; do
+    check "maintainer script $s" dpkg-deb -I "$DEB" "$s" >/dev/null 2>&1
+done
+check "package name and version" test "$(dpkg-deb -f "$DEB" Package)" = dnsstream
+
+X=$(mktemp -d)
+trap 'rm -rf -- "$X"' EXIT
+dpkg-deb -x "$DEB" "$X"
+check "packaged binary runs --version" "$X/usr/bin/dnsstream" --version
+check "packaged configuration passes --check-config" \
+    "$X/usr/bin/dnsstream" -c "$X/etc/dnsstream/dnsstream.conf" --check-config
+if command -v systemd-analyze >/dev/null 2>&1; then
+    # systemd-analyze verify wants the ExecStart binary at its real path: point the
+    # unit at the extracted one.
+    sed "s|/usr/bin/dnsstream|$X/usr/bin/dnsstream|g; s|/etc/dnsstream|$X/etc/dnsstream|g" \
+        "$X/lib/systemd/system/dnsstream.service" >"$X/dnsstream.service"
+    out=$(systemd-analyze verify "$X/dnsstream.service" 2>&1)
+    check "systemd-analyze verify accepts the unit" test -z "$(grep -i dnsstream.service <<<"$out")"
+    [ -n "$out" ] && echo "$out"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
