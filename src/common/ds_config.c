@@ -133,6 +133,7 @@ static int bad_kw(struct ctx *c, const struct directive *d, const char *what, co
 static int parse_kw(struct ctx *c, const struct directive *d, const char *what, const char *v,
                     const struct kw *k, int *out)
 {
+    *out = 0;
     for (const struct kw *p = k; p->name; p++) {
         if (strcmp(p->name, v) == 0) {
             *out = p->val;
