@@ -683,7 +683,7 @@ static int d_queue_size(struct ctx *c, const struct directive *d, struct ds_cfg_
     if (rc == DS_EINVAL)
         return fail(c, "%s: bad size '%s' (use bytes, or a number with k, M or G)", d->name, s);
     if (rc == DS_ERANGE || v > QUEUE_SIZE_MAX)
-        return fail(c, "%s: size '%s' is above the maximum %llu (1T)", d->name, s,
+        return fail(c, "%s: size '%s' is above the maximum %llu (1024G)", d->name, s,
                     (unsigned long long)QUEUE_SIZE_MAX);
     if (v < QUEUE_SIZE_MIN)
         return fail(c, "%s: size '%s' is below the minimum %llu", d->name, s,

@@ -564,7 +564,7 @@ static void test_errors_values(void)
     LOAD_ERR(MIN_CONF "queue-size 65535\n",
              "t.conf:3: queue-size: size '65535' is below the minimum 65536");
     LOAD_ERR(MIN_CONF "queue-size 2048G\n",
-             "t.conf:3: queue-size: size '2048G' is above the maximum 1099511627776 (1T)");
+             "t.conf:3: queue-size: size '2048G' is above the maximum 1099511627776 (1024G)");
     LOAD_ERR(MIN_CONF "queue-recovery maybe\n",
              "t.conf:3: queue-recovery: bad value 'maybe' (use on or off)");
     LOAD_ERR(MIN_CONF "queue-sync soon\n",
@@ -744,6 +744,16 @@ static void test_load_file_errors(void)
     fclose(f);
     ASSERT_EQ(ds_config_load_file(path, &cfg, err, sizeof(err)), DS_EINVAL);
     ASSERT_STR_EQ(err, "test_config.tmp.conf:3: control character 0x00 in line");
+
+    /* More than 1 MiB is not a configuration file. */
+    f = fopen(path, "wb");
+    ASSERT_TRUE(f != NULL);
+    for (int i = 0; i < 1024 * 1024 / 16 + 1; i++)
+        fputs("# 13 more bytes\n", f);
+    fclose(f);
+    ASSERT_EQ(ds_config_load_file(path, &cfg, err, sizeof(err)), DS_ERANGE);
+    ASSERT_STR_EQ(err, "test_config.tmp.conf: larger than 1048576 bytes");
+    ASSERT_TRUE(cfg.source == NULL);
     remove(path);
 }
 
