@@ -182,4 +182,37 @@ EOF
 good product "$W/product.conf" "the product document's lines"
 ds_check "--check-config created no queue file" test ! -e "$W/dnsstream.queue"
 
+# ---- control: the same tracing does see a listener -------------------------------------
+# So that "no bind or listen" above cannot pass just because strace saw nothing: run a good
+# file for real under the same strace, wait for the port, stop dnsstream (by its pid, the
+# child of strace) and look for its bind and listen on $P.
+cat >"$W/control.conf" <<EOF
+$IN
+output file $W/control.jsonl
+metrics-interval 0
+state-directory $W
+EOF
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+    strace -f -qq -e trace=bind,listen -e signal=none -o "$W/control.strace" \
+    "$DS_BIN" -c "$W/control.conf" >"$W/control.log" 2>&1 </dev/null &
+SPID=$!
+if ds_wait_port tcp "$P" 20; then
+    ds_pass "control: a good file listens on port $P"
+else
+    ds_fail "control: a good file listens on port $P"
+fi
+DPID=$(ps -o pid= --ppid "$SPID" | head -1 | tr -d ' ')
+[ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null
+if ds_wait_for 20 ds_pid_gone "$SPID"; then
+    wait "$SPID" 2>/dev/null
+else
+    ds_log "strace (pid $SPID) still running, killing it and dnsstream (pid $DPID)"
+    [ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null
+    kill -KILL "$SPID" 2>/dev/null
+    wait "$SPID" 2>/dev/null
+fi
+ds_check "control: strace recorded bind() to port $P" \
+    grep -q "bind(.*htons($P)" "$W/control.strace"
+ds_check "control: strace recorded listen()" grep -q 'listen(' "$W/control.strace"
+
 ds_finish
