@@ -62,7 +62,8 @@ expect_bad() {
         if grep -qF -- "$msg" "$W/$name.$mode.err"; then
             ds_pass "$name ($mode): stderr has '$msg'"
         else
-            ds_fail "$name ($mode): stderr lacks '$msg'; it was: $(head -c 600 "$W/$name.$mode.err")"
+            ds_fail "$name ($mode): stderr lacks '$msg'; it was:" \
+                "$(head -c 600 "$W/$name.$mode.err")"
         fi
         run_traced "$name.$mode.traced" "$DS_BIN" "${args[@]}"
         if [ "$RC" -ne 0 ] && [ "$RC" -ne 124 ] && [ "$RC" -ne 137 ] &&
