@@ -88,4 +88,12 @@ void ds_ring_stats(struct ds_ring *r, struct ds_ring_stats *out);
 int ds_ring_cursor_count(struct ds_ring *r);
 void ds_ring_cursor_stats(struct ds_ring *r, int id, struct ds_cursor_stats *out);
 
+/* Run the salvage scan of ds_ring_open on a queue file without changing it, and report
+ * what an open would find: capacity, records and their bytes, next_seq, salvaged
+ * (= records) and set_aside_bytes (damage).  received/dropped are 0.  DS_ENOTFOUND
+ * when the file does not exist; err names a problem (e.g. no valid superblock) even
+ * when DS_OK is returned.  Any thread; do not inspect a file a running ring writes
+ * unless a momentary view is enough. */
+int ds_ring_inspect(const char *path, struct ds_ring_stats *out, char *err, size_t errlen);
+
 #endif
