@@ -283,3 +283,170 @@ ds_subst() {
         return 1
     fi
 }
+
+# ---- checks written in Python --------------------------------------------------------
+
+# ds_pycheck SCRIPT ARGS...: run a Python check script (with DS_PY_PRELUDE in front) and
+# add its "PASS ..." / "FAIL ..." lines to the counters.  A script that dies without
+# printing a FAIL line counts as one failure.
+ds_pycheck() {
+    local script=$1 out rc line
+    shift
+    out=$(python3 -c "$DS_PY_PRELUDE
+$script" "$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    local p f
+    p=$(printf '%s\n' "$out" | grep -c '^PASS ' || true)
+    f=$(printf '%s\n' "$out" | grep -c '^FAIL ' || true)
+    DS_T_PASSED=$((DS_T_PASSED + p))
+    DS_T_FAILED=$((DS_T_FAILED + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        ds_fail "python check exited with status $rc"
+    fi
+}
+
+# ds_json_count FILE [KEY=VALUE...]: number of JSON lines in FILE whose top-level KEY
+# equals VALUE (all pairs must match; numbers compare as text).  Lines that are not
+# JSON are not counted.
+ds_json_count() {
+    python3 - "$@" <<'PYEOF'
+import json, sys
+path, conds = sys.argv[1], [a.split('=', 1) for a in sys.argv[2:]]
+n = 0
+try:
+    with open(path, encoding='utf-8', errors='replace') as f:
+        for line in f:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if all(str(ev.get(k)) == v for k, v in conds):
+                n += 1
+except FileNotFoundError:
+    pass
+print(n)
+PYEOF
+}
+
+# ds_json_count_is N FILE [KEY=VALUE...]: ds_json_count equals N (for ds_wait_for).
+ds_json_count_is() {
+    local n=$1
+    shift
+    [ "$(ds_json_count "$@")" = "$n" ]
+}
+
+# Common Python for ds_pycheck scripts: check(), load_events(), get().
+DS_PY_PRELUDE=$(cat <<'PYEOF'
+import json, sys
+
+def check(desc, cond, detail=''):
+    if cond:
+        print('PASS ' + desc)
+    else:
+        print('FAIL ' + desc + (': ' + str(detail) if detail != '' else ''))
+    return bool(cond)
+
+def load_events(path):
+    """Every line of a JSON-lines file; a line that is not a JSON object is a failure."""
+    events, bad = [], []
+    with open(path, encoding='utf-8', errors='replace') as f:
+        for no, line in enumerate(f, 1):
+            try:
+                ev = json.loads(line)
+                if not isinstance(ev, dict):
+                    raise ValueError('not an object')
+                events.append(ev)
+            except ValueError as e:
+                bad.append((no, str(e), line[:200]))
+    check('%s: every line is a JSON object (%d lines)' % (path.rsplit('/', 1)[-1], len(events)),
+          not bad, bad[:3])
+    return events
+
+def get(ev, dotted, default=None):
+    cur = ev
+    for part in dotted.split('.'):
+        if not isinstance(cur, dict) or part not in cur:
+            return default
+        cur = cur[part]
+    return cur
+
+def varint(buf, i):
+    shift = val = 0
+    while True:
+        b = buf[i]
+        i += 1
+        val |= (b & 0x7f) << shift
+        shift += 7
+        if not b & 0x80:
+            return val, i
+
+def pb_fields(buf):
+    """Top-level (field number, value) pairs of a protobuf message, in wire order."""
+    i, out = 0, []
+    while i < len(buf):
+        key, i = varint(buf, i)
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            val, i = varint(buf, i)
+        elif wt == 2:
+            n, i = varint(buf, i)
+            val, i = bytes(buf[i:i + n]), i + n
+        elif wt == 5:
+            val, i = bytes(buf[i:i + 4]), i + 4
+        elif wt == 1:
+            val, i = bytes(buf[i:i + 8]), i + 8
+        else:
+            raise ValueError('wire type %d' % wt)
+        out.append((num, val))
+    if i != len(buf):
+        raise ValueError('truncated message')
+    return out
+
+def lp16_frames(data):
+    """Split a stream of 2-byte big-endian length-prefixed frames."""
+    frames, i = [], 0
+    while i + 2 <= len(data):
+        n = (data[i] << 8) | data[i + 1]
+        frames.append(data[i + 2:i + 2 + n])
+        i += 2 + n
+    if i != len(data):
+        raise ValueError('trailing %d bytes' % (len(data) - i))
+    return frames
+
+def parse_dig(path):
+    """What dig +qr printed: query id/size, response id/status/size and answer records."""
+    r = {'qid': None, 'id': None, 'status': None, 'qsize': None, 'rsize': None, 'answers': []}
+    headers, section = 0, None
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip('\n')
+            if '->>HEADER<<-' in line:
+                headers += 1
+                fields = dict(p.strip().split(': ', 1) for p in line.split('->>HEADER<<-')[1].split(','))
+                if headers == 1:
+                    r['qid'] = int(fields['id'])
+                else:
+                    r['id'], r['status'] = int(fields['id']), fields['status']
+            elif line.startswith(';; QUERY SIZE:'):
+                r['qsize'] = int(line.split(':')[1])
+            elif line.startswith(';; MSG SIZE'):
+                r['rsize'] = int(line.split(':')[1])
+            elif line.startswith(';; ') and line.endswith('SECTION:'):
+                section = line[3:-9] if headers >= 2 else None
+            elif not line:
+                section = None
+            elif line.startswith(';'):
+                continue
+            elif section == 'ANSWER':
+                name, ttl, cls, typ, rdata = line.split(None, 4)
+                r['answers'].append((name, int(ttl), cls, typ, rdata))
+    return r
+
+def expect_fields(desc, ev, want):
+    """want: {dotted key: value}; one check per event, listing every mismatch."""
+    bad = {k: (v, get(ev, k)) for k, v in want.items() if get(ev, k) != v}
+    return check(desc, ev is not None and not bad,
+                 'no event' if ev is None else 'expected/got ' + repr(bad))
+PYEOF
+)
