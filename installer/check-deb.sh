@@ -42,7 +42,7 @@ for lib in $(readelf -d "$X/usr/bin/dnsstream" | sed -n 's/.*NEEDED.*\[\(.*\)\]/
 done
 check "packaged binary runs --version" "$X/usr/bin/dnsstream" --version
 check "packaged configuration passes --check-config" \
-    "$X/usr/bin/dnsstream" -c "$X/etc/dnsstream/dnsstream.conf" --check-config
+    "$X/usr/bin/dnsstream" --check-config "$X/etc/dnsstream/dnsstream.conf"
 if command -v systemd-analyze >/dev/null 2>&1; then
     # systemd-analyze verify wants the ExecStart binary at its real path: point the
     # unit at the extracted one.
