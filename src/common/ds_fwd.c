@@ -774,10 +774,14 @@ static void dispatcher_thread(void *arg)
             item_free(it);
             continue;
         }
-        if (first_up_from(f, 0) < 0)
+        if (first_up_from(f, 0) < 0) {
             list_insert_sorted(&f->retry, it);
-        else
+        } else {
+            /* items that came back while the read waited go first */
+            while (f->retry.count > 0)
+                group_assign(f, list_pop(&f->retry));
             group_assign(f, it);
+        }
     }
     f->group_done = true;
     for (size_t i = 0; i < f->n; i++)
