@@ -97,6 +97,8 @@ static void output_run(void *arg)
     struct output *o = arg;
     struct ds_ring *ring = o->owner->ring;
     for (;;) {
+        int n = ds_ring_read(ring, o->cursor, o->recs, OUT_BATCH, OUT_BATCH_BYTES, 1000);
+        /* A reopen applies to every batch read after it was asked for. */
         if (atomic_exchange(&o->reopen, false) && o->path) {
             output_close(o);
             if (output_open(o) != DS_OK)
@@ -104,7 +106,6 @@ static void output_run(void *arg)
             else
                 ds_log_info(COMP, "%s: reopened", o->name);
         }
-        int n = ds_ring_read(ring, o->cursor, o->recs, OUT_BATCH, OUT_BATCH_BYTES, 1000);
         if (n == DS_ECLOSED)
             break;
         if (n <= 0)
