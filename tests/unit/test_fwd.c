@@ -537,7 +537,11 @@ static void test_failover(void)
     struct rig g;
     rig_init(&g, cs, 2, DS_FWD_FAILOVER, DS_RECOVERY_DURABLE, 20);
     ASSERT_OK(rig_start(&g));
-    ASSERT_TRUE(wait_stats(&g, "\"connects\":1", 2000));
+    for (int i = 0; i < 2; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "127.0.0.1:%u\",\"state\":\"connected\"", cs[i]->port);
+        ASSERT_TRUE(wait_stats(&g, want, 3000));
+    }
     append(&g, 200, 10);
     ASSERT_EQ(settle(&g, cs, 1), 201);
     ASSERT_EQ(atomic_load(&cs[1]->n), 0); /* the standby got nothing */
