@@ -168,8 +168,9 @@ static bool hdr_plausible(const uint8_t *data, uint64_t capacity, uint64_t lim, 
     if (h->len > DS_REC_MAX_PAYLOAD || h->flags != 0 ||
         (h->kind != DS_REC_PDNS && h->kind != DS_REC_METRICS) || h->seq == 0)
         return false;
-    uint64_t size = ds_qf_rec_size(h->len);
-    return phys + size <= lim && phys + size <= capacity;
+    /* The padding after the payload is not checked, so it may be absent (a file cut
+     * right after a record). */
+    return phys + DS_QF_REC_HDR + h->len <= lim && phys + ds_qf_rec_size(h->len) <= capacity;
 }
 
 static bool crc_ok(const uint8_t *data, uint64_t phys, const struct ds_qf_rec *h)

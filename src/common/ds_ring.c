@@ -63,6 +63,7 @@ struct ds_ring {
     uint64_t next_seq;
 
     uint64_t received, dropped, salvaged, set_aside;
+    char *set_aside_file;
 
     struct cursor cur[MAX_CURSORS];
     int ncur;
@@ -570,6 +571,7 @@ void ds_ring_stats(struct ds_ring *r, struct ds_ring_stats *out)
     out->next_seq = r->next_seq;
     out->salvaged = r->salvaged;
     out->set_aside_bytes = r->set_aside;
+    out->set_aside_file = r->set_aside_file;
     ds_mutex_unlock(&r->mu);
 }
 
@@ -651,6 +653,7 @@ static void side_open(struct side_file *sf)
     }
     if (!sf->fp) {
         sf->failed = 1;
+        sf->name[0] = 0;
         ds_log_error(COMP, "%s: cannot create a file for the damaged bytes; they are discarded",
                      sf->queue_path);
     }
@@ -734,10 +737,13 @@ static void scan_damage_collect(void *arg, uint64_t pos, uint64_t len)
     x->regions[x->nregions++] = (struct region){pos, len};
 }
 
-/* Slots: load every valid one; report garbage. */
-static void load_slots(struct ds_ring *r, const uint8_t *base, uint64_t avail,
-                       struct side_file *sf, uint64_t *min_released, uint64_t *max_released)
+/* Slots: load every valid one.  Damaged ones are set aside (when sf is not NULL);
+ * returns their bytes. */
+static uint64_t load_slots(struct ds_ring *r, const uint8_t *base, uint64_t avail,
+                           struct side_file *sf, uint64_t *min_released,
+                           uint64_t *max_released)
 {
+    uint64_t damaged = 0;
     *min_released = UINT64_MAX;
     *max_released = 0;
     for (int i = 0; i < MAX_CURSORS; i++) {
@@ -750,13 +756,15 @@ static void load_slots(struct ds_ring *r, const uint8_t *base, uint64_t avail,
                 *min_released = s.released;
             if (s.released > *max_released)
                 *max_released = s.released;
-        } else if (st < 0) {
+        } else if (st < 0 && sf) {
             uint64_t off = DS_QF_SLOT_OFF + (uint64_t)i * 2 * DS_QF_SLOT_SIZE;
             side_put(sf, off, base + off, 2 * DS_QF_SLOT_SIZE);
+            damaged += 2 * DS_QF_SLOT_SIZE;
             ds_log_warn(COMP, "%s: cursor slot %d is damaged; that destination starts again "
                         "from the oldest buffered event", r->path, i);
         }
     }
+    return damaged;
 }
 
 /* Walk forward from the head to count the records (ordinals) of the salvaged ring. */
@@ -782,6 +790,8 @@ static void report_salvage(struct ds_ring *r, uint64_t records, uint64_t damaged
 {
     r->salvaged = records;
     r->set_aside = damaged;
+    if (sf->name[0] && !r->set_aside_file)
+        r->set_aside_file = ds_xstrdup(sf->name);
     if (damaged) {
         ds_log_warn(COMP,
                     "%s: %" PRIu64 " damaged byte(s) in %" PRIu64 " region(s) set aside in %s; "
@@ -902,17 +912,17 @@ static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, ch
         sf.avail = r->cap;
     sf.base_off = DS_QF_DATA_OFF;
     uint64_t minrel, maxrel;
-    load_slots(r, base, fsize, &sf, &minrel, &maxrel);
-    uint64_t header_damage = 0;
+    uint64_t header_damage = load_slots(r, base, fsize, &sf, &minrel, &maxrel);
     if (nsb == 0 && !header_zero) {
-        header_damage = 2 * DS_QF_SUPER_STRIDE;
-        side_put(&sf, 0, base, header_damage);
+        header_damage += 2 * DS_QF_SUPER_STRIDE;
+        side_put(&sf, 0, base, 2 * DS_QF_SUPER_STRIDE);
         ds_log_warn(COMP, "%s: both superblock copies are damaged; rebuilding from the records",
                     r->path);
     } else if (nsb == 1 && fsize >= DS_QF_SLOT_OFF) {
         ds_log_info(COMP, "%s: one superblock copy was damaged (the other is used)", r->path);
     }
-    if (fsize < DS_QF_DATA_OFF + r->cap)
+    bool reset = nsb && (sb.flags & DS_QF_CLEAN) && sb.head_pos == sb.tail_pos;
+    if (fsize < DS_QF_DATA_OFF + r->cap && !(reset && fsize == DS_QF_DATA_OFF))
         ds_log_warn(COMP, "%s: the file was truncated to %" PRIu64 " bytes (expected %" PRIu64
                     ")", r->path, fsize, DS_QF_DATA_OFF + r->cap);
 
@@ -1010,7 +1020,9 @@ static void salvage_foreign(struct ds_ring *r, const char *old_path, uint64_t ol
     sf->cap = cap ? cap : 1;
     sf->avail = avail;
     sf->base_off = DS_QF_DATA_OFF;
-    load_slots(r, base, old_size, sf, &minrel, &maxrel);
+    /* Without a superblock the slots are only trusted when they check out; the header
+     * as a whole is set aside below if anything is salvaged. */
+    uint64_t slot_damage = load_slots(r, base, old_size, nsb ? sf : NULL, &minrel, &maxrel);
     struct foreign_ctx x = {r, sf};
     uint64_t dropped_before = r->dropped;
     struct ds_qf_scan_out so;
@@ -1031,8 +1043,14 @@ static void salvage_foreign(struct ds_ring *r, const char *old_path, uint64_t ol
     }
     uint64_t lost = r->dropped - dropped_before;
     records = so.records - lost;
-    damaged = so.damaged_bytes;
+    damaged = so.damaged_bytes + slot_damage;
     regions = so.damaged_regions;
+    if (nsb == 0 && so.records > 0) {
+        uint64_t hz = old_size < DS_QF_DATA_OFF ? old_size : DS_QF_DATA_OFF;
+        side_put(sf, 0, base, hz);
+        damaged += hz;
+        regions++;
+    }
     if (nsb && sb.next_seq > r->next_seq)
         r->next_seq = sb.next_seq;
     if (maxrel + 1 > r->next_seq)
@@ -1181,6 +1199,7 @@ void ds_ring_close(struct ds_ring **rp)
     ds_cond_destroy(&r->readers);
     ds_mutex_destroy(&r->mu);
     free(r->path);
+    free(r->set_aside_file);
     free(r);
 }
 

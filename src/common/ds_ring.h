@@ -75,6 +75,7 @@ struct ds_ring_stats {
     uint64_t next_seq;          /* the seq the next record will get */
     uint64_t salvaged;          /* records recovered from the queue file at open */
     uint64_t set_aside_bytes;   /* damaged bytes found in the queue file at open */
+    const char *set_aside_file; /* where they were copied (NULL: nowhere); valid until close */
 };
 struct ds_cursor_stats {
     const char *name;
