@@ -46,6 +46,7 @@ struct app {
     struct ds_outputs *outputs;
     struct ds_fwd *fwd;
     struct ds_inputs *inputs;
+    struct ds_input_totals inputs_final; /* totals once the inputs have stopped */
     struct ds_enc_ctx ctx;
     char hostname[256];
     struct ds_buf metrics;
@@ -55,7 +56,7 @@ static void metrics_build(struct app *a, struct ds_buf *b)
 {
     struct ds_ring_stats rs;
     ds_ring_stats(a->ring, &rs);
-    struct ds_input_totals it = {0};
+    struct ds_input_totals it = a->inputs_final;
     if (a->inputs)
         ds_inputs_totals(a->inputs, &it);
     ds_buf_reset(b);
@@ -145,7 +146,7 @@ static int app_start(struct app *a)
 static void app_stop(struct app *a)
 {
     if (a->inputs) {
-        ds_inputs_stop(&a->inputs);
+        ds_inputs_stop(&a->inputs, &a->inputs_final);
         if (a->cfg.metrics_interval_ms)
             metrics_emit(a);
     }

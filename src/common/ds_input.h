@@ -26,9 +26,6 @@ struct ds_inputs;
 /* Bind every configured input (all or nothing), then start their threads. */
 int ds_inputs_start(const struct ds_config *cfg, struct ds_ring *ring, struct ds_inputs **out,
                     char *err, size_t errlen);
-/* Stop accepting, read what the senders already delivered to our sockets, append
- * it, close everything and join the threads.  *in becomes NULL. */
-void ds_inputs_stop(struct ds_inputs **in);
 
 struct ds_input_totals {
     uint64_t frames;         /* frames accepted into the ring (or offered to it) */
@@ -40,6 +37,10 @@ struct ds_input_totals {
     uint64_t conns_open;     /* connections open now */
 };
 void ds_inputs_totals(struct ds_inputs *in, struct ds_input_totals *out);
+/* Stop accepting, read what the senders already delivered to our sockets, append
+ * it, close everything and join the threads.  The final totals go to *last (may be
+ * NULL).  *in becomes NULL. */
+void ds_inputs_stop(struct ds_inputs **in, struct ds_input_totals *last);
 /* The bound address of input i as "addr:port" (resolves port 0). */
 const char *ds_inputs_bound(struct ds_inputs *in, size_t i);
 

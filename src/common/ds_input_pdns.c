@@ -312,7 +312,7 @@ int ds_inputs_start(const struct ds_config *cfg, struct ds_ring *ring, struct ds
         rc = ds_thread_create(&l->thread, listener_run, l, name);
         if (rc != DS_OK) {
             snprintf(err, errlen, "cannot start input thread: %s", ds_strerror(rc));
-            ds_inputs_stop(&in);
+            ds_inputs_stop(&in, NULL);
             return rc;
         }
         l->started = true;
@@ -323,7 +323,7 @@ int ds_inputs_start(const struct ds_config *cfg, struct ds_ring *ring, struct ds
     return DS_OK;
 }
 
-void ds_inputs_stop(struct ds_inputs **inp)
+void ds_inputs_stop(struct ds_inputs **inp, struct ds_input_totals *last)
 {
     struct ds_inputs *in = *inp;
     if (!in)
@@ -333,6 +333,8 @@ void ds_inputs_stop(struct ds_inputs **inp)
     for (size_t i = 0; i < in->n; i++)
         if (in->ls[i].started)
             ds_thread_join(&in->ls[i].thread);
+    if (last)
+        ds_inputs_totals(in, last);
     listeners_free(in);
     *inp = NULL;
 }

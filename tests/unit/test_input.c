@@ -68,7 +68,7 @@ static int env_start(struct env *e, const char *conf)
 
 static void env_stop(struct env *e)
 {
-    ds_inputs_stop(&e->in);
+    ds_inputs_stop(&e->in, NULL);
     ds_ring_close(&e->ring);
     ds_config_free(&e->cfg);
 }
@@ -251,7 +251,7 @@ static void test_stop_reads_what_was_sent(void)
      * must be appended before the input stops. */
     for (int i = 0; i < 200; i++)
         send_all(s, f.data, f.len);
-    ds_inputs_stop(&e.in);
+    ds_inputs_stop(&e.in, NULL);
     struct ds_ring_stats rs;
     ds_ring_stats(e.ring, &rs);
     ASSERT_U64_EQ(rs.received, 200 * 24);
