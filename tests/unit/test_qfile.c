@@ -379,6 +379,7 @@ static void test_torn_append(void)
     ASSERT_EQ(take(r, a, &na, -1, true), 59);
     ds_ring_close(&r);
     ds_file_remove(g_img);
+    ds_file_remove(g_path);
 }
 
 /* Build a file whose backlog wraps: records [first..last] retained; positions of every
