@@ -104,9 +104,9 @@ char *ds_cfg_reader_read(char *buf, int num, void *stream)
     if (r->line == 1 && le - ls >= 3 && memcmp(ls, "\xEF\xBB\xBF", 3) == 0)
         ls += 3; /* UTF-8 byte order mark */
 
-    /* inih reads into a buffer of num bytes; the line, its '\n' and the NUL must fit,
-     * and ini.h asks for 3 bytes to spare.  Longer lines would be split by inih. */
-    size_t len = (size_t)(le - ls), max = (size_t)num - 3;
+    /* inih only ever sees "name=" (its 200-byte line buffer would split a long
+     * line); the arguments stay in our copy.  The limit here is our own. */
+    size_t len = (size_t)(le - ls), max = DS_CFG_MAX_LINE;
     if (len > max) {
         ds_cfg_fail(r, r->line, "line too long (%zu characters, at most %zu)", len, max);
         return NULL;
@@ -158,8 +158,13 @@ char *ds_cfg_reader_read(char *buf, int num, void *stream)
 
     r->dname = xstrndup(p, (size_t)(q - p));
     r->args = xstrndup(a, (size_t)(ae - a));
-    /* Never longer than the physical line, so it fits (checked above). */
-    snprintf(buf, (size_t)num, "%s=%s\n", r->dname, r->args);
+    /* Directive names are short (the longest is far below inih's buffer); the
+     * handler takes the arguments from r->args. */
+    if (strlen(r->dname) + 3 > (size_t)num) {
+        ds_cfg_fail(r, r->line, "unknown directive '%s'", r->dname);
+        return NULL;
+    }
+    snprintf(buf, (size_t)num, "%s=\n", r->dname);
     return buf;
 }
 

@@ -5,11 +5,12 @@
  * The reader (ds_cfg_reader_read, an inih ini_reader) hands inih one line per
  * physical line of the file, so inih's line numbers and ours agree.  It removes
  * comments and leading blanks itself, refuses [section] lines, control characters
- * and lines longer than the buffer inih offers (197 characters with Debian's
- * INI_MAX_LINE 200), and turns "name args..." into "name=args" so that '=' and ':'
- * inside the arguments are never taken as inih's separator.  It keeps the directive
- * name and the argument text of the current line; the handler takes the arguments
- * from there, which makes the result independent of how inih was compiled.
+ * and lines longer than DS_CFG_MAX_LINE, and hands inih only "name=" for a line
+ * "name args..." (or "name = args...").  It keeps the directive name and the
+ * argument text of the current line; the handler takes the arguments from there, so
+ * '=' and ':' inside arguments are never inih's separator, inih's 200-byte line
+ * buffer (Debian's INI_MAX_LINE) never splits a long line, and the result does not
+ * depend on how inih was compiled.
  * After the first error the reader returns NULL, which ends inih's loop.
  *
  * Ownership: the reader owns the strings it keeps (freed by ds_cfg_reader_free);
@@ -23,6 +24,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Longest line accepted (characters, not counting the line end). */
+#define DS_CFG_MAX_LINE 4096
 
 struct ds_cfg_reader {
     const char *name;     /* file name used in messages */

@@ -79,9 +79,12 @@ expect_bad() {
     done
 }
 
-LONG="forwarder ipv4 siem.corp.local 6514 tls=on tls-ca-file=/etc/dnsstream/tls/ca.pem"
-LONG="$LONG tls-client-certificate=/etc/dnsstream/tls/client.pem"
-LONG="$LONG tls-client-key=/etc/dnsstream/tls/client.key tls-server-name=siem.corp.local"
+# A 210-character forwarder line is fine (inih only sees the directive name); our own
+# limit is 4096 characters: "log-level" + 4083 blanks + "debug" is one too many.
+LONG_FWD="forwarder ipv4 siem.corp.local 6514 tls=on tls-ca-file=/etc/dnsstream/tls/ca.pem"
+LONG_FWD="$LONG_FWD tls-client-certificate=/etc/dnsstream/tls/client.pem"
+LONG_FWD="$LONG_FWD tls-client-key=/etc/dnsstream/tls/client.key tls-server-name=siem.corp.local"
+LONG="log-level$(printf '%4083s' '')debug"
 
 expect_bad unknown_directive "$IN
 output stdout
@@ -124,7 +127,7 @@ forwarder ipv4 2001:db8::1 514
 expect_bad long_line "$IN
 output stdout
 $LONG
-" "@F@:3: line too long (210 characters, at most 197)"
+" "@F@:3: line too long (4097 characters, at most 4096)"
 
 expect_bad section "$IN
 [forwarders]
@@ -174,6 +177,7 @@ cat >"$W/product.conf" <<EOF
 $IN
 forwarder ipv4 siem.corp.local 514
 forwarder ipv6 siem-v6.corp.local 6514 tls=on tls-client-certificate=auto
+$LONG_FWD
 forwarder-recovery durable
 queue-size 104857600
 queue-recovery on
