@@ -1,0 +1,362 @@
+/*
+ * pbgen.c - load generator: sends PowerDNS protobuf frames, each tagged with a
+ * sequence number that pbsink (and anyone reading the JSON output) can read back.
+ *
+ * Usage: pbgen HOST PORT COUNT [--conns N] [--rate EPS] [--fixture FILE.lp16]
+ *              [--start SEQ] [--framing 16bit|32bit] [--report FILE]
+ *
+ * The tag is the message's messageId (field 2, 16 bytes): the 8 magic bytes
+ * d5 5e 9a 7e 70 62 67 6e ("..pbgn") followed by the sequence number, big-endian.
+ * It survives every encoding: the protobuf is forwarded as received, and the JSON
+ * encoder prints messageId as 32 hex digits ("d55e9a7e7062676e" + 16 digits of SEQ).
+ * Frames are the fixture's messages in turn (their own messageId removed) or, without
+ * --fixture, a small synthesised query.  Sequence numbers START..START+COUNT-1 are
+ * dealt round-robin to the connections (each connection sends its share in order).
+ * --rate paces the total rate (events per second) in 1 ms steps.
+ *
+ * Prints one JSON line: {"sent":N,"bytes":B,"first_seq":S,"last_seq":E,"conns":C,
+ * "seconds":T,"rate":R,"errors":X}; "sent" counts frames fully written to the sockets,
+ * "last_seq" is the highest of them.  Exit status 0 when every frame was written,
+ * 2 when a connection failed (the counts then say what went out).  Test tool: Linux.
+ */
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ds_buf.h"
+#include "ds_err.h"
+#include "ds_plat.h"
+
+static const uint8_t TAG_MAGIC[8] = {0xd5, 0x5e, 0x9a, 0x7e, 0x70, 0x62, 0x67, 0x6e};
+
+struct tmpl {
+    uint8_t *data; /* the message without messageId */
+    size_t len;
+};
+
+struct gen {
+    struct ds_addr addr;
+    uint64_t count, start;
+    unsigned conns;
+    double rate;
+    int bits;
+    struct tmpl *t;
+    size_t nt;
+    atomic_uint_fast64_t sent, bytes, errors;
+    atomic_uint_fast64_t last_seq;
+};
+
+struct worker {
+    struct gen *g;
+    unsigned index;
+    struct ds_thread th;
+};
+
+/* ---- templates -------------------------------------------------------------------- */
+
+static bool varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *i < len; shift += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+/* Copy the top-level fields of msg except field 2 into out.  False on a bad message. */
+static bool strip_message_id(const uint8_t *p, size_t len, struct ds_buf *out)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t f0 = i;
+        uint64_t key, v;
+        if (!varint(p, len, &i, &key))
+            return false;
+        switch (key & 7) {
+        case 0:
+            if (!varint(p, len, &i, &v))
+                return false;
+            break;
+        case 1:
+            i += 8;
+            break;
+        case 2:
+            if (!varint(p, len, &i, &v) || v > len - i)
+                return false;
+            i += v;
+            break;
+        case 5:
+            i += 4;
+            break;
+        default:
+            return false;
+        }
+        if (i > len)
+            return false;
+        if ((key >> 3) != 2)
+            ds_buf_append(out, p + f0, i - f0);
+    }
+    return true;
+}
+
+static int load_fixture(struct gen *g, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "pbgen: cannot open %s\n", path);
+        return -1;
+    }
+    struct ds_buf all = {0};
+    uint8_t chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        ds_buf_append(&all, chunk, n);
+    fclose(f);
+    size_t i = 0;
+    while (i + 2 <= all.len) {
+        size_t len = (size_t)all.data[i] << 8 | all.data[i + 1];
+        if (i + 2 + len > all.len)
+            break;
+        struct ds_buf b = {0};
+        if (!strip_message_id(all.data + i + 2, len, &b)) {
+            fprintf(stderr, "pbgen: %s: frame at %zu is not a protobuf message\n", path, i);
+            ds_buf_free(&b);
+            ds_buf_free(&all);
+            return -1;
+        }
+        g->t = ds_xrealloc(g->t, (g->nt + 1) * sizeof(*g->t));
+        g->t[g->nt++] = (struct tmpl){b.data, b.len};
+        i += 2 + len;
+    }
+    ds_buf_free(&all);
+    if (g->nt == 0) {
+        fprintf(stderr, "pbgen: %s holds no frames\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void put_varint(struct ds_buf *b, uint64_t v)
+{
+    while (v >= 0x80) {
+        ds_buf_putc(b, (char)(uint8_t)(v | 0x80));
+        v >>= 7;
+    }
+    ds_buf_putc(b, (char)(uint8_t)v);
+}
+
+static void put_bytes(struct ds_buf *b, unsigned field, const void *p, size_t n)
+{
+    put_varint(b, (uint64_t)field << 3 | 2);
+    put_varint(b, n);
+    ds_buf_append(b, p, n);
+}
+
+static void put_uint(struct ds_buf *b, unsigned field, uint64_t v)
+{
+    put_varint(b, (uint64_t)field << 3);
+    put_varint(b, v);
+}
+
+/* A client query for www.example.com. A from 192.0.2.1 to 192.0.2.53, UDP. */
+static void synthesise(struct gen *g)
+{
+    struct ds_buf m = {0}, q = {0};
+    uint64_t now = ds_time_now_us();
+    put_uint(&m, 1, 1);
+    put_uint(&m, 4, 1);
+    put_uint(&m, 5, 1);
+    put_bytes(&m, 6, "\xc0\x00\x02\x01", 4);
+    put_bytes(&m, 7, "\xc0\x00\x02\x35", 4);
+    put_uint(&m, 8, 33);
+    put_uint(&m, 9, now / 1000000u);
+    put_uint(&m, 10, now % 1000000u);
+    put_uint(&m, 11, 4242);
+    put_bytes(&q, 1, "www.example.com.", 16);
+    put_uint(&q, 2, 1);
+    put_uint(&q, 3, 1);
+    put_bytes(&m, 12, q.data, q.len);
+    put_uint(&m, 20, 53000);
+    put_uint(&m, 21, 53);
+    ds_buf_free(&q);
+    g->t = ds_xmalloc(sizeof(*g->t));
+    g->t[0] = (struct tmpl){m.data, m.len};
+    g->nt = 1;
+}
+
+/* ---- sending ------------------------------------------------------------------------ */
+
+static void put_frame(const struct gen *g, struct ds_buf *b, uint64_t seq)
+{
+    const struct tmpl *t = &g->t[(seq - g->start) % g->nt];
+    size_t len = 18 + t->len;
+    if (g->bits == 16) {
+        uint8_t h[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+        ds_buf_append(b, h, 2);
+    } else {
+        uint8_t h[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                        (uint8_t)len};
+        ds_buf_append(b, h, 4);
+    }
+    uint8_t tag[18] = {0x12, 0x10};
+    memcpy(tag + 2, TAG_MAGIC, 8);
+    for (int i = 0; i < 8; i++)
+        tag[10 + i] = (uint8_t)(seq >> (56 - 8 * i));
+    ds_buf_append(b, tag, sizeof(tag));
+    ds_buf_append(b, t->data, t->len);
+}
+
+static bool send_all(ds_sock s, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        int64_t k = ds_sock_send(s, p, n);
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+static void worker_run(void *arg)
+{
+    struct worker *w = arg;
+    struct gen *g = w->g;
+    ds_sock s;
+    int rc = ds_sock_connect(&g->addr, 5000, &s);
+    if (rc != DS_OK) {
+        fprintf(stderr, "pbgen: connection %u: connect: %s\n", w->index, ds_strerror(rc));
+        atomic_fetch_add(&g->errors, 1);
+        return;
+    }
+    /* This connection's share: start+index, start+index+conns, ... */
+    uint64_t total = g->count > w->index ? (g->count - w->index + g->conns - 1) / g->conns : 0;
+    double per_ms = g->rate > 0 ? g->rate / g->conns / 1000.0 : 0;
+    struct ds_buf b = {0};
+    uint64_t done = 0, t0 = ds_time_mono_ms();
+    uint64_t *seqs = ds_xmalloc(sizeof(uint64_t) * 4096);
+    while (done < total) {
+        size_t batch = 1024;
+        if (per_ms > 0) {
+            uint64_t allowed = (uint64_t)((double)(ds_time_mono_ms() - t0 + 1) * per_ms);
+            if (allowed <= done) {
+                ds_sleep_ms(1); /* pacing, not synchronisation */
+                continue;
+            }
+            if (allowed - done < batch)
+                batch = (size_t)(allowed - done);
+        }
+        if (total - done < batch)
+            batch = (size_t)(total - done);
+        ds_buf_reset(&b);
+        for (size_t i = 0; i < batch; i++) {
+            seqs[i] = g->start + w->index + (done + i) * g->conns;
+            put_frame(g, &b, seqs[i]);
+        }
+        if (!send_all(s, b.data, b.len)) {
+            fprintf(stderr, "pbgen: connection %u: send failed after %" PRIu64 " frames\n",
+                    w->index, done);
+            atomic_fetch_add(&g->errors, 1);
+            break;
+        }
+        done += batch;
+        atomic_fetch_add(&g->sent, batch);
+        atomic_fetch_add(&g->bytes, b.len);
+        uint64_t last = seqs[batch - 1], cur = atomic_load(&g->last_seq);
+        while (last > cur && !atomic_compare_exchange_weak(&g->last_seq, &cur, last)) {
+        }
+    }
+    free(seqs);
+    ds_buf_free(&b);
+    ds_sock_shutdown_wr(s);
+    ds_sock_close(s);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: pbgen HOST PORT COUNT [--conns N] [--rate EPS] [--fixture FILE.lp16]\n"
+                    "             [--start SEQ] [--framing 16bit|32bit] [--report FILE]\n");
+    exit(64);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4)
+        usage();
+    static struct gen g;
+    g.count = strtoull(argv[3], NULL, 10);
+    g.start = 1;
+    g.conns = 1;
+    g.bits = 16;
+    const char *fixture = NULL, *report = NULL;
+    for (int i = 4; i < argc; i++) {
+        const char *a = argv[i];
+        if (i + 1 >= argc)
+            usage();
+        const char *v = argv[++i];
+        if (strcmp(a, "--conns") == 0)
+            g.conns = (unsigned)strtoul(v, NULL, 10);
+        else if (strcmp(a, "--rate") == 0)
+            g.rate = strtod(v, NULL);
+        else if (strcmp(a, "--fixture") == 0)
+            fixture = v;
+        else if (strcmp(a, "--start") == 0)
+            g.start = strtoull(v, NULL, 10);
+        else if (strcmp(a, "--framing") == 0)
+            g.bits = strcmp(v, "32bit") == 0 ? 32 : strcmp(v, "16bit") == 0 ? 16 : 0;
+        else if (strcmp(a, "--report") == 0)
+            report = v;
+        else
+            usage();
+    }
+    if (g.conns == 0 || g.conns > 1024 || g.bits == 0 || g.start == 0)
+        usage();
+    ds_net_init();
+    if (ds_addr_resolve(argv[1], (unsigned)strtoul(argv[2], NULL, 10), 0, &g.addr, 1) < 1) {
+        fprintf(stderr, "pbgen: cannot resolve %s\n", argv[1]);
+        return 1;
+    }
+    if (fixture ? load_fixture(&g, fixture) != 0 : (synthesise(&g), 0))
+        return 1;
+    atomic_store(&g.last_seq, 0);
+    struct worker *w = ds_xcalloc(g.conns, sizeof(*w));
+    uint64_t t0 = ds_time_now_us();
+    for (unsigned i = 0; i < g.conns; i++) {
+        w[i] = (struct worker){&g, i, {0}};
+        if (ds_thread_create(&w[i].th, worker_run, &w[i], "pbgen") != DS_OK) {
+            fprintf(stderr, "pbgen: cannot start a thread\n");
+            return 1;
+        }
+    }
+    for (unsigned i = 0; i < g.conns; i++)
+        ds_thread_join(&w[i].th);
+    double secs = (double)(ds_time_now_us() - t0) / 1e6;
+    uint64_t sent = atomic_load(&g.sent);
+    char line[512];
+    snprintf(line, sizeof(line),
+             "{\"sent\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"first_seq\":%" PRIu64
+             ",\"last_seq\":%" PRIu64 ",\"conns\":%u,\"seconds\":%.3f,\"rate\":%.0f,"
+             "\"errors\":%" PRIu64 "}\n",
+             sent, (uint64_t)atomic_load(&g.bytes), g.start, (uint64_t)atomic_load(&g.last_seq),
+             g.conns, secs, secs > 0 ? (double)sent / secs : 0.0,
+             (uint64_t)atomic_load(&g.errors));
+    fputs(line, stdout);
+    fflush(stdout);
+    if (report) {
+        FILE *f = fopen(report, "w");
+        if (f) {
+            fputs(line, f);
+            fclose(f);
+        }
+    }
+    for (size_t i = 0; i < g.nt; i++)
+        free(g.t[i].data);
+    free(g.t);
+    free(w);
+    return atomic_load(&g.errors) ? 2 : 0;
+}

@@ -1,0 +1,472 @@
+/*
+ * pbsink.c - counting sink: listens on 127.0.0.1:PORT, accepts many connections,
+ * splits each stream into events and reads back pbgen's sequence tag.
+ *
+ * Usage: pbsink PORT --framing 16bit|32bit|newline|octet [--expect N] [--stay]
+ *               [--report FILE] [--progress FILE] [--port-file FILE]
+ *
+ * The tag is messageId = d55e9a7e7062676e + SEQ (big-endian), see pbgen.c: taken from
+ * the protobuf (field 2) for 16bit/32bit framing and from the JSON member "messageId"
+ * (32 hex digits) for newline/octet framing (syslog headers in front are fine).
+ * It tracks events, bytes, tagged/untagged events, distinct seqs, duplicates, gaps
+ * (seqs missing between the lowest and the highest seen), and out-of-order events (a
+ * seq lower than the one before it on the same connection).
+ *
+ * The report is one JSON line:
+ *   {"events":..,"bytes":..,"tagged":..,"untagged":..,"distinct":..,"duplicates":..,
+ *    "gaps":..,"out_of_order":..,"min_seq":..,"max_seq":..,"connections":..,
+ *    "bad_frames":..}
+ * written (atomically: temp file + rename) to --report FILE and stdout on SIGTERM or
+ * SIGINT, or as soon as --expect N distinct seqs were seen; then pbsink exits 0.  With
+ * --stay it writes that report but keeps counting until SIGTERM (and reports again).
+ * --progress FILE is rewritten with the same line every 100 ms while counts change.
+ * PORT 0 picks a free port; --port-file receives it.  Test tool: Linux.
+ */
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ds_buf.h"
+#include "ds_err.h"
+#include "ds_plat.h"
+
+static const uint8_t TAG_MAGIC[8] = {0xd5, 0x5e, 0x9a, 0x7e, 0x70, 0x62, 0x67, 0x6e};
+#define MAX_CONNS 256
+#define MAX_SEQ_BITS (1ull << 31) /* bitmap of at most 256 MiB */
+
+enum framing { FR_16, FR_32, FR_NEWLINE, FR_OCTET };
+
+struct conn {
+    ds_sock s;
+    struct ds_buf in;
+    uint64_t last_seq;
+};
+
+struct sink {
+    enum framing framing;
+    uint64_t expect;
+    bool stay, expect_reported;
+    const char *report, *progress;
+    uint64_t events, bytes, tagged, untagged, distinct, dups, ooo, bad, conns_total;
+    uint64_t min_seq, max_seq, out_of_range;
+    uint8_t *bits;
+    uint64_t nbits;
+    struct conn conns[MAX_CONNS];
+    int nconns;
+};
+
+static atomic_bool stop_flag;
+static struct ds_wakeup wake;
+
+static void signal_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        enum ds_sig s = ds_signals_wait(-1);
+        if (s == DS_SIG_STOP) {
+            atomic_store(&stop_flag, true);
+            ds_wakeup_signal(&wake);
+            return;
+        }
+    }
+}
+
+/* ---- tags -------------------------------------------------------------------------- */
+
+static bool varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *i < len; shift += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+static bool tag_seq(const uint8_t *id, uint64_t *seq)
+{
+    if (memcmp(id, TAG_MAGIC, 8) != 0)
+        return false;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | id[8 + i];
+    *seq = v;
+    return v != 0;
+}
+
+/* The last top-level field 2 of 16 bytes (protobuf: the last value wins). */
+static bool pb_tag(const uint8_t *p, size_t len, uint64_t *seq)
+{
+    size_t i = 0;
+    bool found = false;
+    while (i < len) {
+        uint64_t key, v;
+        if (!varint(p, len, &i, &key))
+            return false;
+        switch (key & 7) {
+        case 0:
+            if (!varint(p, len, &i, &v))
+                return false;
+            break;
+        case 1:
+            i += 8;
+            break;
+        case 2:
+            if (!varint(p, len, &i, &v) || v > len - i)
+                return false;
+            if ((key >> 3) == 2 && v == 16)
+                found = tag_seq(p + i, seq) || found;
+            i += v;
+            break;
+        case 5:
+            i += 4;
+            break;
+        default:
+            return false;
+        }
+        if (i > len)
+            return false;
+    }
+    return found;
+}
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* "messageId":"<32 hex digits, dashes allowed>" anywhere in a text event. */
+static bool text_tag(const uint8_t *p, size_t len, uint64_t *seq)
+{
+    static const char key[] = "\"messageId\"";
+    size_t kl = sizeof(key) - 1;
+    for (size_t i = 0; i + kl < len; i++) {
+        if (p[i] != '"' || memcmp(p + i, key, kl) != 0)
+            continue;
+        size_t j = i + kl;
+        while (j < len && (p[j] == ' ' || p[j] == ':'))
+            j++;
+        if (j >= len || p[j] != '"')
+            return false;
+        j++;
+        uint8_t id[16];
+        int nd = 0;
+        for (; j < len && p[j] != '"' && nd < 32; j++) {
+            if (p[j] == '-')
+                continue;
+            int h = hexval(p[j]);
+            if (h < 0)
+                return false;
+            if (nd % 2 == 0)
+                id[nd / 2] = (uint8_t)(h << 4);
+            else
+                id[nd / 2] |= (uint8_t)h;
+            nd++;
+        }
+        return nd == 32 && tag_seq(id, seq);
+    }
+    return false;
+}
+
+/* ---- counting ------------------------------------------------------------------------ */
+
+static void count_seq(struct sink *k, struct conn *c, uint64_t seq)
+{
+    k->tagged++;
+    if (seq >= MAX_SEQ_BITS) {
+        k->out_of_range++;
+        return;
+    }
+    if (seq >= k->nbits) {
+        uint64_t n = k->nbits ? k->nbits : (1u << 20);
+        while (n <= seq)
+            n *= 2;
+        k->bits = ds_xrealloc(k->bits, (size_t)(n / 8));
+        memset(k->bits + k->nbits / 8, 0, (size_t)((n - k->nbits) / 8));
+        k->nbits = n;
+    }
+    uint8_t m = (uint8_t)(1u << (seq & 7));
+    if (k->bits[seq / 8] & m) {
+        k->dups++;
+    } else {
+        k->bits[seq / 8] |= m;
+        k->distinct++;
+        if (k->distinct == 1 || seq < k->min_seq)
+            k->min_seq = seq;
+        if (seq > k->max_seq)
+            k->max_seq = seq;
+    }
+    if (seq < c->last_seq)
+        k->ooo++;
+    c->last_seq = seq;
+}
+
+static void count_event(struct sink *k, struct conn *c, const uint8_t *p, size_t len,
+                        size_t framed)
+{
+    k->events++;
+    k->bytes += framed;
+    uint64_t seq;
+    bool ok = k->framing == FR_16 || k->framing == FR_32 ? pb_tag(p, len, &seq)
+                                                          : text_tag(p, len, &seq);
+    if (ok)
+        count_seq(k, c, seq);
+    else
+        k->untagged++;
+}
+
+/* Split the connection's buffer; false when the stream cannot be framed. */
+static bool consume(struct sink *k, struct conn *c)
+{
+    const uint8_t *p = c->in.data;
+    size_t n = c->in.len, off = 0;
+    bool ok = true;
+    while (off < n) {
+        const uint8_t *q = p + off;
+        size_t rest = n - off;
+        if (k->framing == FR_16 || k->framing == FR_32) {
+            size_t h = k->framing == FR_16 ? 2 : 4;
+            if (rest < h)
+                break;
+            size_t len = h == 2 ? (size_t)q[0] << 8 | q[1]
+                                : (size_t)q[0] << 24 | (size_t)q[1] << 16 |
+                                      (size_t)q[2] << 8 | q[3];
+            if (len > (16u << 20)) {
+                ok = false;
+                break;
+            }
+            if (rest < h + len)
+                break;
+            count_event(k, c, q + h, len, h + len);
+            off += h + len;
+        } else if (k->framing == FR_NEWLINE) {
+            const uint8_t *nl = memchr(q, '\n', rest);
+            if (!nl)
+                break;
+            size_t len = (size_t)(nl - q);
+            count_event(k, c, q, len, len + 1);
+            off += len + 1;
+        } else {
+            size_t i = 0, len = 0;
+            while (i < rest && q[i] >= '0' && q[i] <= '9' && i < 10)
+                len = len * 10 + (size_t)(q[i++] - '0');
+            if (i == rest)
+                break;
+            if (i == 0 || q[i] != ' ' || len > (16u << 20)) {
+                ok = false;
+                break;
+            }
+            if (rest < i + 1 + len)
+                break;
+            count_event(k, c, q + i + 1, len, i + 1 + len);
+            off += i + 1 + len;
+        }
+    }
+    if (!ok)
+        k->bad++;
+    memmove(c->in.data, c->in.data + off, n - off);
+    c->in.len = n - off;
+    return ok;
+}
+
+static void write_line(const char *path, const char *line)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fputs(line, f);
+    if (fclose(f) == 0)
+        ds_file_rename(tmp, path);
+}
+
+static void format_report(const struct sink *k, char *line, size_t len)
+{
+    uint64_t span = k->distinct ? k->max_seq - k->min_seq + 1 : 0;
+    snprintf(line, len,
+             "{\"events\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"tagged\":%" PRIu64
+             ",\"untagged\":%" PRIu64 ",\"distinct\":%" PRIu64 ",\"duplicates\":%" PRIu64
+             ",\"gaps\":%" PRIu64 ",\"out_of_order\":%" PRIu64 ",\"min_seq\":%" PRIu64
+             ",\"max_seq\":%" PRIu64 ",\"connections\":%" PRIu64 ",\"bad_frames\":%" PRIu64
+             "}\n",
+             k->events, k->bytes, k->tagged, k->untagged + k->out_of_range, k->distinct,
+             k->dups, span - k->distinct, k->ooo, k->min_seq, k->max_seq, k->conns_total,
+             k->bad);
+}
+
+static void report(const struct sink *k)
+{
+    char line[1024];
+    format_report(k, line, sizeof(line));
+    fputs(line, stdout);
+    fflush(stdout);
+    if (k->report)
+        write_line(k->report, line);
+}
+
+static void close_conn(struct sink *k, int i)
+{
+    ds_sock_close(k->conns[i].s);
+    ds_buf_free(&k->conns[i].in);
+    k->conns[i] = k->conns[--k->nconns];
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: pbsink PORT --framing 16bit|32bit|newline|octet [--expect N] "
+                    "[--stay]\n              [--report FILE] [--progress FILE] "
+                    "[--port-file FILE]\n");
+    exit(64);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        usage();
+    static struct sink k;
+    k.framing = (enum framing)-1;
+    const char *port_file = NULL;
+    unsigned port = (unsigned)strtoul(argv[1], NULL, 10);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--stay") == 0) {
+            k.stay = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            usage();
+        const char *v = argv[++i];
+        if (strcmp(a, "--framing") == 0)
+            k.framing = strcmp(v, "16bit") == 0     ? FR_16
+                        : strcmp(v, "32bit") == 0   ? FR_32
+                        : strcmp(v, "newline") == 0 ? FR_NEWLINE
+                        : strcmp(v, "octet") == 0   ? FR_OCTET
+                                                    : (enum framing)-1;
+        else if (strcmp(a, "--expect") == 0)
+            k.expect = strtoull(v, NULL, 10);
+        else if (strcmp(a, "--report") == 0)
+            k.report = v;
+        else if (strcmp(a, "--progress") == 0)
+            k.progress = v;
+        else if (strcmp(a, "--port-file") == 0)
+            port_file = v;
+        else
+            usage();
+    }
+    if ((int)k.framing < 0)
+        usage();
+    ds_signals_block();
+    ds_net_init();
+    struct ds_addr addr;
+    ds_sock l;
+    if (ds_addr_parse("127.0.0.1", port, &addr) != DS_OK ||
+        ds_sock_listen(&addr, 128, &l) != DS_OK) {
+        fprintf(stderr, "pbsink: cannot listen on 127.0.0.1:%u\n", port);
+        return 1;
+    }
+    struct ds_addr bound;
+    ds_sock_local_addr(l, &bound);
+    if (port_file) {
+        char pl[32];
+        snprintf(pl, sizeof(pl), "%u\n", ds_addr_port(&bound));
+        write_line(port_file, pl);
+    }
+    if (ds_wakeup_init(&wake) != DS_OK)
+        return 1;
+    struct ds_thread sig;
+    ds_thread_create(&sig, signal_thread, NULL, "pbsink-sig");
+
+    uint8_t *rbuf = ds_xmalloc(1 << 18);
+    uint64_t last_progress = 0, progress_events = UINT64_MAX;
+    struct ds_pollfd pf[MAX_CONNS + 2];
+    bool expect_done = false;
+    while (!atomic_load(&stop_flag) && !expect_done) {
+        pf[0] = (struct ds_pollfd){wake.rd, DS_POLLIN, 0};
+        pf[1] = (struct ds_pollfd){l, (short)(k.nconns < MAX_CONNS ? DS_POLLIN : 0), 0};
+        for (int i = 0; i < k.nconns; i++)
+            pf[2 + i] = (struct ds_pollfd){k.conns[i].s, DS_POLLIN, 0};
+        int nready = ds_poll(pf, 2 + k.nconns, k.progress ? 100 : -1);
+        if (nready < 0)
+            break;
+        if (pf[1].revents & DS_POLLIN) {
+            ds_sock s;
+            while (k.nconns < MAX_CONNS && ds_sock_accept(l, &s, NULL) == DS_OK) {
+                ds_sock_set_nonblock(s, true);
+                ds_sock_set_rcvbuf(s, 1 << 20);
+                k.conns[k.nconns++] = (struct conn){s, {0}, 0};
+                k.conns_total++;
+            }
+        }
+        for (int i = k.nconns - 1; i >= 0; i--) {
+            if (!(pf[2 + i].revents & (DS_POLLIN | DS_POLLHUP | DS_POLLERR)))
+                continue;
+            struct conn *c = &k.conns[i];
+            bool closed = false;
+            for (int rounds = 0; rounds < 16; rounds++) {
+                int64_t n = ds_sock_recv(c->s, rbuf, 1 << 18);
+                if (n == DS_EAGAIN)
+                    break;
+                if (n <= 0) {
+                    closed = true;
+                    break;
+                }
+                ds_buf_append(&c->in, rbuf, (size_t)n);
+                if (!consume(&k, c)) {
+                    closed = true;
+                    break;
+                }
+            }
+            if (closed)
+                close_conn(&k, i);
+        }
+        if (k.expect && !k.expect_reported && k.distinct >= k.expect) {
+            k.expect_reported = true;
+            report(&k);
+            expect_done = !k.stay;
+        }
+        if (k.progress && k.events != progress_events &&
+            ds_time_mono_ms() - last_progress >= 100) {
+            char line[1024];
+            format_report(&k, line, sizeof(line));
+            write_line(k.progress, line);
+            progress_events = k.events;
+            last_progress = ds_time_mono_ms();
+        }
+    }
+    /* Stop: count what is already queued on the sockets, then report. */
+    for (int i = k.nconns - 1; i >= 0; i--) {
+        while (!expect_done) {
+            int64_t n = ds_sock_recv(k.conns[i].s, rbuf, 1 << 18);
+            if (n <= 0)
+                break;
+            ds_buf_append(&k.conns[i].in, rbuf, (size_t)n);
+            if (!consume(&k, &k.conns[i]))
+                break;
+        }
+        close_conn(&k, i);
+    }
+    if (k.progress) {
+        char line[1024];
+        format_report(&k, line, sizeof(line));
+        write_line(k.progress, line);
+    }
+    if (!expect_done)
+        report(&k);
+    ds_sock_close(l);
+    if (!expect_done)
+        ds_thread_join(&sig); /* it returned after the stop signal */
+    free(rbuf);
+    free(k.bits);
+    return 0;
+}
