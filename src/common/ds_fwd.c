@@ -290,10 +290,22 @@ static void bcast_release(struct fwd_target *ft)
 }
 
 /* The connection failed; inflight is the batch whose write failed (n == 0: none). */
+/* Before recovery decides what to resend: a peer that closed its side gets our close
+ * and a moment to acknowledge what it has; then every batch the peer's TCP
+ * acknowledged by now (while a write was blocked, say) counts as delivered. */
+static void settle_acks(struct fwd_target *ft, int rc)
+{
+    if (rc == DS_ECLOSED)
+        ds_target_half_close(&ft->t, PEER_CLOSED_DRAIN_MS);
+}
+
 static void bcast_fail(struct fwd_target *ft, const struct ds_rec *inflight, int n, int rc)
 {
     struct ds_fwd *f = ft->f;
     uint64_t resend = 0;
+    settle_acks(ft, rc);
+    if (ft->recovery == DS_RECOVERY_DURABLE)
+        bcast_release(ft);
     switch (ft->recovery) {
     case DS_RECOVERY_DROP:
         if (n > 0) {
@@ -887,10 +899,12 @@ static void group_target_thread(void *arg)
         int rc = ds_target_check(&ft->t);
         if (rc != DS_OK) {
             log_failure(ft, "peer check", rc);
+            settle_acks(ft, rc);
             ds_mutex_lock(&f->glock);
             ft->cur = NULL;
             if (it)
                 list_insert_sorted(&f->retry, it); /* not sent: not in flight */
+            group_release_kept(ft);
             group_fail(ft, NULL);
             ds_mutex_unlock(&f->glock);
             atomic_fetch_add(&ft->failures, 1);
@@ -903,8 +917,8 @@ static void group_target_thread(void *arg)
         encode_batch(ft, it->recs, it->n);
         rc = write_out(ft);
         ds_mutex_lock(&f->glock);
-        ft->cur = NULL;
         if (rc == DS_OK) {
+            ft->cur = NULL;
             it->end_off = ds_target_wire_out(&ft->t);
             list_push(&ft->kept, it);
             group_release_kept(ft);
@@ -914,6 +928,11 @@ static void group_target_thread(void *arg)
             ds_target_backoff_reset(&ft->t);
             continue;
         }
+        ds_mutex_unlock(&f->glock);
+        settle_acks(ft, rc);
+        ds_mutex_lock(&f->glock);
+        ft->cur = NULL;
+        group_release_kept(ft);
         group_fail(ft, it);
         ds_mutex_unlock(&f->glock);
         log_failure(ft, "write", rc);

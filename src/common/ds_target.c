@@ -181,6 +181,20 @@ int ds_target_acked(struct ds_target *t, uint64_t *acked)
     return DS_OK;
 }
 
+void ds_target_half_close(struct ds_target *t, unsigned wait_ms)
+{
+    if (!ds_target_connected(t))
+        return;
+    if (t->session)
+        ds_tls_notify_close(t->session);
+    ds_sock_shutdown_wr(t->sock);
+    uint64_t end = ds_time_mono_ms() + wait_ms;
+    uint64_t acked;
+    while (ds_target_acked(t, &acked) == DS_OK && acked < ds_target_wire_out(t) &&
+           ds_time_mono_ms() < end)
+        ds_sleep_ms(5);
+}
+
 /* Half-close and read until EOF for at most drain_ms (plain TCP). */
 static int drain_to_eof(ds_sock s, unsigned drain_ms)
 {

@@ -25,6 +25,7 @@ struct ds_tls {
     int last_err;   /* the socket error behind a failed BIO call */
     bool nonblock;  /* reads return "retry" instead of waiting */
     bool eof;
+    bool notified;  /* close_notify sent */
 };
 
 /* ---- a BIO over ds_sock ---------------------------------------------------- */
@@ -317,6 +318,17 @@ void ds_tls_describe(const struct ds_tls *t, char *buf, size_t len)
     snprintf(buf, len, "%s %s", SSL_get_version(t->ssl), c ? SSL_CIPHER_get_name(c) : "-");
 }
 
+void ds_tls_notify_close(struct ds_tls *t)
+{
+    if (t->notified)
+        return;
+    t->notified = true;
+    t->last_err = 0;
+    ERR_clear_error();
+    SSL_shutdown(t->ssl);
+    ERR_clear_error();
+}
+
 /* Half-close and read until EOF (or error) for at most drain_ms. */
 static int drain_to_eof(ds_sock s, unsigned drain_ms)
 {
@@ -346,10 +358,7 @@ int ds_tls_close(struct ds_tls **pt, bool graceful, unsigned drain_ms)
         return DS_OK;
     int rc = DS_OK;
     if (graceful) {
-        t->last_err = 0;
-        ERR_clear_error();
-        SSL_shutdown(t->ssl); /* sends close_notify */
-        ERR_clear_error();
+        ds_tls_notify_close(t); /* close_notify */
         rc = drain_to_eof(t->sock, drain_ms);
     } else {
         SSL_set_quiet_shutdown(t->ssl, 1);

@@ -62,6 +62,10 @@ uint64_t ds_tls_wire_out(const struct ds_tls *t);
 /* Protocol and cipher of the session, e.g. "TLSv1.3 TLS_AES_256_GCM_SHA384". */
 void ds_tls_describe(const struct ds_tls *t, char *buf, size_t len);
 
+/* Send close_notify (once) without waiting for the peer's; the session stays usable for
+ * reading.  Used when the peer closed first, before waiting for its acknowledgements. */
+void ds_tls_notify_close(struct ds_tls *t);
+
 /* End the session.  graceful: send close_notify, half-close the socket and read until
  * EOF for at most drain_ms; returns DS_OK when the peer closed its side in time.  Not
  * graceful: drop the session silently.  *t becomes NULL; the socket stays open. */
