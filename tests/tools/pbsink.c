@@ -3,7 +3,7 @@
  * splits each stream into events and reads back pbgen's sequence tag.
  *
  * Usage: pbsink PORT --framing 16bit|32bit|newline|octet [--expect N] [--stay]
- *               [--report FILE] [--progress FILE] [--port-file FILE]
+ *               [--report FILE] [--progress FILE] [--port-file FILE] [--counter FILE]
  *
  * The tag is messageId = d55e9a7e7062676e + SEQ (big-endian), see pbgen.c: taken from
  * the protobuf (field 2) for 16bit/32bit framing and from the JSON member "messageId"
@@ -15,12 +15,19 @@
  * The report is one JSON line:
  *   {"events":..,"bytes":..,"tagged":..,"untagged":..,"distinct":..,"duplicates":..,
  *    "gaps":..,"out_of_order":..,"min_seq":..,"max_seq":..,"connections":..,
- *    "bad_frames":..}
+ *    "bad_frames":..,"first_us":..,"last_us":..}
  * written (atomically: temp file + rename) to --report FILE and stdout on SIGTERM or
  * SIGINT, or as soon as --expect N distinct seqs were seen; then pbsink exits 0.  With
  * --stay it writes that report but keeps counting until SIGTERM (and reports again).
  * --progress FILE is rewritten with the same line every 100 ms while counts change.
  * PORT 0 picks a free port; --port-file receives it.  Test tool: Linux.
+ *
+ * For the benchmark (bench/run): first_us and last_us are the wall-clock times
+ * (microseconds since the epoch, taken once per read) of the first event and of the
+ * latest one (with --expect: the read that completed the expected set).  --counter
+ * FILE keeps the number of distinct seqs seen as a uint64 at offset 0 of a shared
+ * 4 KiB mapping of FILE, updated after every read, so pbgen --window can keep a
+ * bounded number of events in flight without polling the report.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -51,6 +58,8 @@ struct sink {
     const char *report, *progress;
     uint64_t events, bytes, tagged, untagged, distinct, dups, ooo, bad, conns_total;
     uint64_t min_seq, max_seq, out_of_range;
+    uint64_t first_us, last_us;
+    _Atomic uint64_t *counter;
     uint8_t *bits;
     uint64_t nbits;
     struct conn conns[MAX_CONNS];
@@ -299,10 +308,10 @@ static void format_report(const struct sink *k, char *line, size_t len)
              ",\"untagged\":%" PRIu64 ",\"distinct\":%" PRIu64 ",\"duplicates\":%" PRIu64
              ",\"gaps\":%" PRIu64 ",\"out_of_order\":%" PRIu64 ",\"min_seq\":%" PRIu64
              ",\"max_seq\":%" PRIu64 ",\"connections\":%" PRIu64 ",\"bad_frames\":%" PRIu64
-             "}\n",
+             ",\"first_us\":%" PRIu64 ",\"last_us\":%" PRIu64 "}\n",
              k->events, k->bytes, k->tagged, k->untagged + k->out_of_range, k->distinct,
              k->dups, span - k->distinct, k->ooo, k->min_seq, k->max_seq, k->conns_total,
-             k->bad);
+             k->bad, k->first_us, k->last_us);
 }
 
 static void report(const struct sink *k)
@@ -326,7 +335,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: pbsink PORT --framing 16bit|32bit|newline|octet [--expect N] "
                     "[--stay]\n              [--report FILE] [--progress FILE] "
-                    "[--port-file FILE]\n");
+                    "[--port-file FILE] [--counter FILE]\n");
     exit(64);
 }
 
@@ -336,7 +345,7 @@ int main(int argc, char **argv)
         usage();
     static struct sink k;
     k.framing = (enum framing)-1;
-    const char *port_file = NULL;
+    const char *port_file = NULL, *counter_file = NULL;
     unsigned port = (unsigned)strtoul(argv[1], NULL, 10);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -361,11 +370,22 @@ int main(int argc, char **argv)
             k.progress = v;
         else if (strcmp(a, "--port-file") == 0)
             port_file = v;
+        else if (strcmp(a, "--counter") == 0)
+            counter_file = v;
         else
             usage();
     }
     if ((int)k.framing < 0)
         usage();
+    struct ds_mmap counter_map = {0};
+    if (counter_file) {
+        if (ds_mmap_open(counter_file, 4096, &counter_map, NULL, NULL) != DS_OK) {
+            fprintf(stderr, "pbsink: cannot map %s\n", counter_file);
+            return 1;
+        }
+        k.counter = counter_map.base;
+        atomic_store(k.counter, 0);
+    }
     ds_signals_block();
     ds_net_init();
     struct ds_addr addr;
@@ -421,8 +441,17 @@ int main(int argc, char **argv)
                     closed = true;
                     break;
                 }
+                uint64_t before = k.events;
                 ds_buf_append(&c->in, rbuf, (size_t)n);
-                if (!consume(&k, c)) {
+                bool framed = consume(&k, c);
+                if (k.events != before) {
+                    k.last_us = ds_time_now_us();
+                    if (!k.first_us)
+                        k.first_us = k.last_us;
+                    if (k.counter)
+                        atomic_store_explicit(k.counter, k.distinct, memory_order_release);
+                }
+                if (!framed) {
                     closed = true;
                     break;
                 }
@@ -468,5 +497,7 @@ int main(int argc, char **argv)
         ds_thread_join(&sig); /* it returned after the stop signal */
     free(rbuf);
     free(k.bits);
+    if (k.counter)
+        ds_mmap_close(&counter_map);
     return 0;
 }
