@@ -4,6 +4,7 @@
  *
  * Usage: pbgen HOST PORT COUNT [--conns N] [--rate EPS] [--fixture FILE.lp16]
  *              [--start SEQ] [--framing 16bit|32bit] [--report FILE]
+ *              [--window N --counter FILE [--counter FILE]...]
  *
  * The tag is the message's messageId (field 2, 16 bytes): the 8 magic bytes
  * d5 5e 9a 7e 70 62 67 6e ("..pbgn") followed by the sequence number, big-endian.
@@ -13,10 +14,17 @@
  * --fixture, a small synthesised query.  Sequence numbers START..START+COUNT-1 are
  * dealt round-robin to the connections (each connection sends its share in order).
  * --rate paces the total rate (events per second) in 1 ms steps.
+ * --window N keeps at most N events in flight end to end: a batch is sent only while
+ * sent - seen <= N, where seen is the smallest of the counters that pbsink --counter
+ * keeps in the files named (one per sink, e.g. one per broadcast forwarder).  This
+ * sends as fast as the final receiver takes the events even when something in between
+ * drops rather than pushes back when it is full (bench/run).  When no counter moves for
+ * 10 s the connection gives up (counted in errors).
  *
  * Prints one JSON line: {"sent":N,"bytes":B,"first_seq":S,"last_seq":E,"conns":C,
- * "seconds":T,"rate":R,"errors":X}; "sent" counts frames fully written to the sockets,
- * "last_seq" is the highest of them.  Exit status 0 when every frame was written,
+ * "seconds":T,"rate":R,"errors":X,"start_us":U}; "sent" counts frames fully written to
+ * the sockets, "last_seq" is the highest of them, "start_us" the wall-clock time
+ * (microseconds since the epoch) just before the connections were opened.  Exit status 0 when every frame was written,
  * 2 when a connection failed (the counts then say what went out).  Test tool: Linux.
  */
 #include <inttypes.h>
@@ -46,7 +54,12 @@ struct gen {
     size_t nt;
     atomic_uint_fast64_t sent, bytes, errors;
     atomic_uint_fast64_t last_seq;
+    uint64_t window;
+    _Atomic uint64_t *counters[8];
+    int ncounters;
 };
+
+#define WINDOW_STALL_MS 10000
 
 struct worker {
     struct gen *g;
@@ -211,6 +224,36 @@ static void put_frame(const struct gen *g, struct ds_buf *b, uint64_t seq)
     ds_buf_append(b, t->data, t->len);
 }
 
+/* Events the slowest sink has seen (pbsink --counter). */
+static uint64_t seen_min(const struct gen *g)
+{
+    uint64_t m = UINT64_MAX;
+    for (int i = 0; i < g->ncounters; i++) {
+        uint64_t v = atomic_load_explicit(g->counters[i], memory_order_acquire);
+        if (v < m)
+            m = v;
+    }
+    return m;
+}
+
+/* Wait until `more` events fit into the window; false after WINDOW_STALL_MS without
+ * progress. */
+static bool window_wait(struct gen *g, uint64_t more)
+{
+    uint64_t seen = seen_min(g), since = ds_time_mono_ms();
+    while (atomic_load(&g->sent) + more > seen + g->window) {
+        ds_sleep_ms(1); /* flow control against a shared counter, not synchronisation */
+        uint64_t now_seen = seen_min(g);
+        if (now_seen != seen) {
+            seen = now_seen;
+            since = ds_time_mono_ms();
+        } else if (ds_time_mono_ms() - since > WINDOW_STALL_MS) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool send_all(ds_sock s, const uint8_t *p, size_t n)
 {
     while (n > 0) {
@@ -253,6 +296,13 @@ static void worker_run(void *arg)
         }
         if (total - done < batch)
             batch = (size_t)(total - done);
+        if (g->window && !window_wait(g, batch)) {
+            fprintf(stderr, "pbgen: connection %u: the sinks saw nothing for %d ms with %" PRIu64
+                    " events in flight; giving up\n", w->index, WINDOW_STALL_MS,
+                    (uint64_t)atomic_load(&g->sent) - seen_min(g));
+            atomic_fetch_add(&g->errors, 1);
+            break;
+        }
         ds_buf_reset(&b);
         for (size_t i = 0; i < batch; i++) {
             seqs[i] = g->start + w->index + (done + i) * g->conns;
@@ -280,7 +330,8 @@ static void worker_run(void *arg)
 static void usage(void)
 {
     fprintf(stderr, "usage: pbgen HOST PORT COUNT [--conns N] [--rate EPS] [--fixture FILE.lp16]\n"
-                    "             [--start SEQ] [--framing 16bit|32bit] [--report FILE]\n");
+                    "             [--start SEQ] [--framing 16bit|32bit] [--report FILE]\n"
+                    "             [--window N --counter FILE [--counter FILE]...]\n");
     exit(64);
 }
 
@@ -311,10 +362,20 @@ int main(int argc, char **argv)
             g.bits = strcmp(v, "32bit") == 0 ? 32 : strcmp(v, "16bit") == 0 ? 16 : 0;
         else if (strcmp(a, "--report") == 0)
             report = v;
-        else
+        else if (strcmp(a, "--window") == 0)
+            g.window = strtoull(v, NULL, 10);
+        else if (strcmp(a, "--counter") == 0 && g.ncounters < 8) {
+            struct ds_mmap m;
+            if (ds_mmap_open(v, 4096, &m, NULL, NULL) != DS_OK) {
+                fprintf(stderr, "pbgen: cannot map %s\n", v);
+                return 1;
+            }
+            g.counters[g.ncounters++] = m.base; /* mapped until exit */
+        } else
             usage();
     }
-    if (g.conns == 0 || g.conns > 1024 || g.bits == 0 || g.start == 0)
+    if (g.conns == 0 || g.conns > 1024 || g.bits == 0 || g.start == 0 ||
+        (g.window != 0) != (g.ncounters != 0))
         usage();
     ds_net_init();
     if (ds_addr_resolve(argv[1], (unsigned)strtoul(argv[2], NULL, 10), 0, &g.addr, 1) < 1) {
@@ -341,10 +402,10 @@ int main(int argc, char **argv)
     snprintf(line, sizeof(line),
              "{\"sent\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"first_seq\":%" PRIu64
              ",\"last_seq\":%" PRIu64 ",\"conns\":%u,\"seconds\":%.3f,\"rate\":%.0f,"
-             "\"errors\":%" PRIu64 "}\n",
+             "\"errors\":%" PRIu64 ",\"start_us\":%" PRIu64 "}\n",
              sent, (uint64_t)atomic_load(&g.bytes), g.start, (uint64_t)atomic_load(&g.last_seq),
              g.conns, secs, secs > 0 ? (double)sent / secs : 0.0,
-             (uint64_t)atomic_load(&g.errors));
+             (uint64_t)atomic_load(&g.errors), t0);
     fputs(line, stdout);
     fflush(stdout);
     if (report) {
