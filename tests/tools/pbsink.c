@@ -4,6 +4,7 @@
  *
  * Usage: pbsink PORT --framing 16bit|32bit|newline|octet [--expect N] [--stay]
  *               [--report FILE] [--progress FILE] [--port-file FILE] [--counter FILE]
+ *               [--tls CERT KEY]
  *
  * The tag is messageId = d55e9a7e7062676e + SEQ (big-endian), see pbgen.c: taken from
  * the protobuf (field 2) for 16bit/32bit framing and from the JSON member "messageId"
@@ -27,9 +28,12 @@
  * latest one (with --expect: the read that completed the expected set).  --counter
  * FILE keeps the number of distinct seqs seen as a uint64 at offset 0 of a shared
  * 4 KiB mapping of FILE, updated after every read, so pbgen --window can keep a
- * bounded number of events in flight without polling the report.
+ * bounded number of events in flight without polling the report.  --tls CERT KEY
+ * serves TLS (OpenSSL, any version the library allows, no client certificate) on every
+ * connection; the handshake runs non-blocking inside the same poll loop.
  */
 #include <inttypes.h>
+#include <openssl/ssl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +53,9 @@ struct conn {
     ds_sock s;
     struct ds_buf in;
     uint64_t last_seq;
+    SSL *ssl;        /* --tls only */
+    bool hs_done;    /* TLS handshake finished */
+    bool want_write; /* OpenSSL needs the socket writable to go on */
 };
 
 struct sink {
@@ -324,8 +331,44 @@ static void report(const struct sink *k)
         write_line(k->report, line);
 }
 
+/* Like ds_sock_recv (bytes, 0 at EOF, DS_EAGAIN, or another negative error), through
+ * TLS when the connection has it. */
+static int64_t conn_recv(struct conn *c, uint8_t *buf, size_t len)
+{
+    if (!c->ssl)
+        return ds_sock_recv(c->s, buf, len);
+    c->want_write = false;
+    int r = 0;
+    if (!c->hs_done) {
+        r = SSL_do_handshake(c->ssl);
+        if (r == 1)
+            c->hs_done = true;
+    }
+    if (c->hs_done) {
+        r = SSL_read(c->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
+        if (r > 0)
+            return r;
+    }
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+        return DS_EAGAIN;
+    case SSL_ERROR_WANT_WRITE:
+        c->want_write = true;
+        return DS_EAGAIN;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    default:
+        return DS_EIO;
+    }
+}
+
 static void close_conn(struct sink *k, int i)
 {
+    if (k->conns[i].ssl) {
+        if (k->conns[i].hs_done)
+            SSL_shutdown(k->conns[i].ssl); /* our close_notify; we do not wait for theirs */
+        SSL_free(k->conns[i].ssl);
+    }
     ds_sock_close(k->conns[i].s);
     ds_buf_free(&k->conns[i].in);
     k->conns[i] = k->conns[--k->nconns];
@@ -335,7 +378,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: pbsink PORT --framing 16bit|32bit|newline|octet [--expect N] "
                     "[--stay]\n              [--report FILE] [--progress FILE] "
-                    "[--port-file FILE] [--counter FILE]\n");
+                    "[--port-file FILE] [--counter FILE]\n              [--tls CERT KEY]\n");
     exit(64);
 }
 
@@ -345,7 +388,7 @@ int main(int argc, char **argv)
         usage();
     static struct sink k;
     k.framing = (enum framing)-1;
-    const char *port_file = NULL, *counter_file = NULL;
+    const char *port_file = NULL, *counter_file = NULL, *cert = NULL, *key = NULL;
     unsigned port = (unsigned)strtoul(argv[1], NULL, 10);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -372,11 +415,23 @@ int main(int argc, char **argv)
             port_file = v;
         else if (strcmp(a, "--counter") == 0)
             counter_file = v;
-        else
+        else if (strcmp(a, "--tls") == 0 && i + 1 < argc) {
+            cert = v;
+            key = argv[++i];
+        } else
             usage();
     }
     if ((int)k.framing < 0)
         usage();
+    SSL_CTX *tls = NULL;
+    if (cert) {
+        tls = SSL_CTX_new(TLS_server_method());
+        if (!tls || SSL_CTX_use_certificate_chain_file(tls, cert) != 1 ||
+            SSL_CTX_use_PrivateKey_file(tls, key, SSL_FILETYPE_PEM) != 1) {
+            fprintf(stderr, "pbsink: cannot load %s / %s\n", cert, key);
+            return 1;
+        }
+    }
     struct ds_mmap counter_map = {0};
     if (counter_file) {
         if (ds_mmap_open(counter_file, 4096, &counter_map, NULL, NULL) != DS_OK) {
@@ -415,7 +470,8 @@ int main(int argc, char **argv)
         pf[0] = (struct ds_pollfd){wake.rd, DS_POLLIN, 0};
         pf[1] = (struct ds_pollfd){l, (short)(k.nconns < MAX_CONNS ? DS_POLLIN : 0), 0};
         for (int i = 0; i < k.nconns; i++)
-            pf[2 + i] = (struct ds_pollfd){k.conns[i].s, DS_POLLIN, 0};
+            pf[2 + i] = (struct ds_pollfd){
+                k.conns[i].s, (short)(DS_POLLIN | (k.conns[i].want_write ? DS_POLLOUT : 0)), 0};
         int nready = ds_poll(pf, 2 + k.nconns, k.progress ? 100 : -1);
         if (nready < 0)
             break;
@@ -424,17 +480,23 @@ int main(int argc, char **argv)
             while (k.nconns < MAX_CONNS && ds_sock_accept(l, &s, NULL) == DS_OK) {
                 ds_sock_set_nonblock(s, true);
                 ds_sock_set_rcvbuf(s, 1 << 20);
-                k.conns[k.nconns++] = (struct conn){s, {0}, 0};
+                struct conn *c = &k.conns[k.nconns++];
+                *c = (struct conn){s, {0}, 0, NULL, false, false};
+                if (tls) {
+                    c->ssl = SSL_new(tls);
+                    SSL_set_fd(c->ssl, (int)s);
+                    SSL_set_accept_state(c->ssl);
+                }
                 k.conns_total++;
             }
         }
         for (int i = k.nconns - 1; i >= 0; i--) {
-            if (!(pf[2 + i].revents & (DS_POLLIN | DS_POLLHUP | DS_POLLERR)))
+            if (!(pf[2 + i].revents & (DS_POLLIN | DS_POLLOUT | DS_POLLHUP | DS_POLLERR)))
                 continue;
             struct conn *c = &k.conns[i];
             bool closed = false;
             for (int rounds = 0; rounds < 16; rounds++) {
-                int64_t n = ds_sock_recv(c->s, rbuf, 1 << 18);
+                int64_t n = conn_recv(c, rbuf, 1 << 18);
                 if (n == DS_EAGAIN)
                     break;
                 if (n <= 0) {
@@ -476,7 +538,7 @@ int main(int argc, char **argv)
     /* Stop: count what is already queued on the sockets, then report. */
     for (int i = k.nconns - 1; i >= 0; i--) {
         while (!expect_done) {
-            int64_t n = ds_sock_recv(k.conns[i].s, rbuf, 1 << 18);
+            int64_t n = conn_recv(&k.conns[i], rbuf, 1 << 18);
             if (n <= 0)
                 break;
             ds_buf_append(&k.conns[i].in, rbuf, (size_t)n);
@@ -499,5 +561,6 @@ int main(int argc, char **argv)
     free(k.bits);
     if (k.counter)
         ds_mmap_close(&counter_map);
+    SSL_CTX_free(tls);
     return 0;
 }
