@@ -5,6 +5,7 @@
  * Usage: pbgen HOST PORT COUNT [--conns N] [--rate EPS] [--fixture FILE.lp16]
  *              [--start SEQ] [--framing 16bit|32bit] [--report FILE]
  *              [--window N --counter FILE [--counter FILE]...]
+ *              [--syslog-json [--framing octet|newline]]
  *
  * The tag is the message's messageId (field 2, 16 bytes): the 8 magic bytes
  * d5 5e 9a 7e 70 62 67 6e ("..pbgn") followed by the sequence number, big-endian.
@@ -20,6 +21,12 @@
  * sends as fast as the final receiver takes the events even when something in between
  * drops rather than pushes back when it is full (bench/run).  When no counter moves for
  * 10 s the connection gives up (counted in errors).
+ * --syslog-json sends the same events as text instead, the way a dnsstream forwarder
+ * with format=json syslog=rfc5424 would: an RFC 5424 header (ds_syslog) and the
+ * event's JSON (ds_enc_json, with the tagged messageId), octet-counted (default) or one
+ * per line (--framing newline).  Each template is encoded once; per event only the 16
+ * hex digits of the sequence number are written into the copy (bench/run feeds rsyslog
+ * with this).
  *
  * Prints one JSON line: {"sent":N,"bytes":B,"first_seq":S,"last_seq":E,"conns":C,
  * "seconds":T,"rate":R,"errors":X,"start_us":U}; "sent" counts frames fully written to
@@ -34,15 +41,21 @@
 #include <string.h>
 
 #include "ds_buf.h"
+#include "ds_enc.h"
 #include "ds_err.h"
 #include "ds_plat.h"
+#include "ds_syslog.h"
 
 static const uint8_t TAG_MAGIC[8] = {0xd5, 0x5e, 0x9a, 0x7e, 0x70, 0x62, 0x67, 0x6e};
 
 struct tmpl {
     uint8_t *data; /* the message without messageId */
     size_t len;
+    uint8_t *text; /* --syslog-json: the framed text event, seq digits all '0' */
+    size_t text_len, hex_off;
 };
+
+enum { BITS_OCTET = 1, BITS_NEWLINE = 2 }; /* gen.bits for --syslog-json */
 
 struct gen {
     struct ds_addr addr;
@@ -143,7 +156,7 @@ static int load_fixture(struct gen *g, const char *path)
             return -1;
         }
         g->t = ds_xrealloc(g->t, (g->nt + 1) * sizeof(*g->t));
-        g->t[g->nt++] = (struct tmpl){b.data, b.len};
+        g->t[g->nt++] = (struct tmpl){b.data, b.len, NULL, 0, 0};
         i += 2 + len;
     }
     ds_buf_free(&all);
@@ -198,8 +211,55 @@ static void synthesise(struct gen *g)
     put_uint(&m, 21, 53);
     ds_buf_free(&q);
     g->t = ds_xmalloc(sizeof(*g->t));
-    g->t[0] = (struct tmpl){m.data, m.len};
+    g->t[0] = (struct tmpl){m.data, m.len, NULL, 0, 0};
     g->nt = 1;
+}
+
+/* --syslog-json: encode every template once as a framed RFC 5424 JSON event. */
+static int make_text(struct gen *g)
+{
+    static const char HEX[] = "0123456789abcdef";
+    char tag_hex[33];
+    for (int i = 0; i < 8; i++) {
+        tag_hex[2 * i] = HEX[TAG_MAGIC[i] >> 4];
+        tag_hex[2 * i + 1] = HEX[TAG_MAGIC[i] & 15];
+    }
+    memset(tag_hex + 16, '0', 16);
+    tag_hex[32] = 0;
+    struct ds_syslog_id sid = {"bench", "dnsstream", 1, "pbgen"};
+    struct ds_enc_ctx ctx = {"pbgen", "bench"};
+    uint64_t now = ds_time_now_us();
+    for (size_t i = 0; i < g->nt; i++) {
+        struct tmpl *t = &g->t[i];
+        struct ds_buf msg = {0}, ev = {0}, out = {0};
+        uint8_t tag[18] = {0x12, 0x10};
+        memcpy(tag + 2, TAG_MAGIC, 8);
+        ds_buf_append(&msg, tag, sizeof(tag));
+        ds_buf_append(&msg, t->data, t->len);
+        struct ds_rec rec = {.seq = i + 1, .time_us = now, .route_mask = UINT32_MAX,
+                             .kind = DS_REC_PDNS, .len = (uint32_t)msg.len, .data = msg.data};
+        ds_syslog_5424_header(&ev, &sid, "dns", now, i + 1);
+        int rc = ds_enc_json(&ev, &rec, &ctx);
+        const char *hex = NULL;
+        if (rc == DS_OK) {
+            ds_buf_putc(&ev, 0);
+            hex = strstr((const char *)ev.data, tag_hex);
+            ev.len--;
+        }
+        if (!hex || ds_frame_append(&out, g->bits == BITS_OCTET ? DS_FRAMING_OCTET
+                                                                : DS_FRAMING_NEWLINE,
+                                    ev.data, ev.len) != DS_OK) {
+            fprintf(stderr, "pbgen: template %zu has no JSON form with its messageId\n", i);
+            return -1;
+        }
+        t->hex_off = (out.len - ev.len - (g->bits == BITS_NEWLINE)) +
+                     (size_t)(hex - (const char *)ev.data) + 16;
+        t->text = out.data;
+        t->text_len = out.len;
+        ds_buf_free(&msg);
+        ds_buf_free(&ev);
+    }
+    return 0;
 }
 
 /* ---- sending ------------------------------------------------------------------------ */
@@ -207,6 +267,15 @@ static void synthesise(struct gen *g)
 static void put_frame(const struct gen *g, struct ds_buf *b, uint64_t seq)
 {
     const struct tmpl *t = &g->t[(seq - g->start) % g->nt];
+    if (t->text) {
+        static const char HEX[] = "0123456789abcdef";
+        size_t at = b->len;
+        ds_buf_append(b, t->text, t->text_len);
+        uint8_t *d = b->data + at + t->hex_off;
+        for (int i = 0; i < 16; i++)
+            d[i] = (uint8_t)HEX[(seq >> (60 - 4 * i)) & 15];
+        return;
+    }
     size_t len = 18 + t->len;
     if (g->bits == 16) {
         uint8_t h[2] = {(uint8_t)(len >> 8), (uint8_t)len};
@@ -331,7 +400,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: pbgen HOST PORT COUNT [--conns N] [--rate EPS] [--fixture FILE.lp16]\n"
                     "             [--start SEQ] [--framing 16bit|32bit] [--report FILE]\n"
-                    "             [--window N --counter FILE [--counter FILE]...]\n");
+                    "             [--window N --counter FILE [--counter FILE]...]\n"
+                    "             [--syslog-json [--framing octet|newline]]\n");
     exit(64);
 }
 
@@ -344,9 +414,14 @@ int main(int argc, char **argv)
     g.start = 1;
     g.conns = 1;
     g.bits = 16;
-    const char *fixture = NULL, *report = NULL;
+    const char *fixture = NULL, *report = NULL, *framing = NULL;
+    bool text = false;
     for (int i = 4; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--syslog-json") == 0) {
+            text = true;
+            continue;
+        }
         if (i + 1 >= argc)
             usage();
         const char *v = argv[++i];
@@ -359,7 +434,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--start") == 0)
             g.start = strtoull(v, NULL, 10);
         else if (strcmp(a, "--framing") == 0)
-            g.bits = strcmp(v, "32bit") == 0 ? 32 : strcmp(v, "16bit") == 0 ? 16 : 0;
+            framing = v;
         else if (strcmp(a, "--report") == 0)
             report = v;
         else if (strcmp(a, "--window") == 0)
@@ -374,6 +449,12 @@ int main(int argc, char **argv)
         } else
             usage();
     }
+    if (text)
+        g.bits = !framing || strcmp(framing, "octet") == 0 ? BITS_OCTET
+                 : strcmp(framing, "newline") == 0         ? BITS_NEWLINE
+                                                           : 0;
+    else if (framing)
+        g.bits = strcmp(framing, "32bit") == 0 ? 32 : strcmp(framing, "16bit") == 0 ? 16 : 0;
     if (g.conns == 0 || g.conns > 1024 || g.bits == 0 || g.start == 0 ||
         (g.window != 0) != (g.ncounters != 0))
         usage();
@@ -383,6 +464,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (fixture ? load_fixture(&g, fixture) != 0 : (synthesise(&g), 0))
+        return 1;
+    if (text && make_text(&g) != 0)
         return 1;
     atomic_store(&g.last_seq, 0);
     struct worker *w = ds_xcalloc(g.conns, sizeof(*w));
@@ -415,8 +498,10 @@ int main(int argc, char **argv)
             fclose(f);
         }
     }
-    for (size_t i = 0; i < g.nt; i++)
+    for (size_t i = 0; i < g.nt; i++) {
         free(g.t[i].data);
+        free(g.t[i].text);
+    }
     free(g.t);
     free(w);
     return atomic_load(&g.errors) ? 2 : 0;
