@@ -36,26 +36,28 @@ def field(num, wt, payload):
     return key + varint(len(payload)) + payload
 
 
-def message(k, clients, now):
-    c = k % clients
-    src = bytes([10, 0, c // 256, c % 256 + 1])
-    qname = ('q%d.example.' % k).encode()
-    question = field(1, 2, qname) + field(2, 0, 1) + field(3, 0, 1)
-    return b''.join([
-        field(1, 0, 1),                                 # DNSQueryType
-        field(2, 2, struct.pack('>QQ', 0x5EED, k)),     # messageId
-        field(4, 0, 1),                                 # INET
-        field(5, 0, 1),                                 # UDP
-        field(6, 2, src),
-        field(7, 2, bytes([127, 0, 0, 1])),
-        field(8, 0, 40),
-        field(9, 0, int(now)),
-        field(10, 0, int((now % 1) * 1e6)),
-        field(11, 0, k & 0xFFFF),
-        field(12, 2, question),
-        field(20, 0, 40000 + c % 20000),
-        field(21, 0, 53),
-    ])
+class Builder:
+    """Builds message k from parts computed once (the generator must not be the limit)."""
+
+    def __init__(self, clients, now):
+        self.clients = clients
+        self.head = field(1, 0, 1)                      # DNSQueryType
+        self.mid = field(4, 0, 1) + field(5, 0, 1)      # INET, UDP
+        self.tail = b''.join([field(7, 2, bytes([127, 0, 0, 1])), field(8, 0, 40),
+                              field(9, 0, int(now)), field(10, 0, int((now % 1) * 1e6))])
+        self.qtail = field(2, 0, 1) + field(3, 0, 1)
+        self.toport = field(21, 0, 53)
+        self.per_client = []
+        for c in range(clients):
+            src = bytes([10, 0, c // 256, c % 256 + 1])
+            self.per_client.append((field(6, 2, src), field(20, 0, 40000 + c % 20000)))
+
+    def message(self, k):
+        src, fport = self.per_client[k % self.clients]
+        q = field(1, 2, b'q%d.example.' % k) + self.qtail
+        return b''.join([self.head, b'\x12\x10', struct.pack('>QQ', 0x5EED, k), self.mid, src,
+                         self.tail, field(11, 0, k & 0xFFFF), field(12, 2, q), fport,
+                         self.toport])
 
 
 def main():
@@ -67,7 +69,7 @@ def main():
     ap.add_argument('--start', type=int, default=0)
     a = ap.parse_args()
     s = socket.create_connection(('127.0.0.1', a.port), timeout=30)
-    now = time.time()
+    b = Builder(a.clients, time.time())
     chunk = max(1, int(a.rate / 100)) if a.rate else 5000
     t0 = time.monotonic()
     sent = 0
@@ -75,7 +77,7 @@ def main():
         n = min(chunk, a.count - sent)
         buf = bytearray()
         for k in range(a.start + sent, a.start + sent + n):
-            m = message(k, a.clients, now)
+            m = b.message(k)
             buf += struct.pack('>H', len(m)) + m
         s.sendall(buf)
         sent += n
