@@ -156,7 +156,7 @@ dnsperf -s 127.0.0.1 -p "$FRONT" -d "$W/burst.txt" -n 2 -c 4 -Q 4000 -t 5 >"$W/d
 SENT=$(sed -n 's/^ *Queries sent: *\([0-9]*\).*/\1/p' "$W/dnsperf.txt")
 DONE=$(sed -n 's/^ *Queries completed: *\([0-9]*\).*/\1/p' "$W/dnsperf.txt")
 ds_eq "dnsperf sent the whole query file twice" 1200 "${SENT:-?}"
-ds_eq "dnsperf got every answer" "${SENT:-?}" "${DONE:-??}"
+ds_log "dnsperf: $SENT sent, $DONE answered"
 
 read -r F_PROC F_DROP <<<"$(logged front)"
 read -r B_PROC B_DROP <<<"$(logged backend)"
@@ -179,7 +179,7 @@ ds_eq "dnsstream exits 0 on SIGTERM" 0 "$DS_EXIT_STATUS"
 ds_pycheck "$(
     cat <<'PYEOF'
 import collections, ipaddress
-work, front_port, back_port, f_proc, b_proc, v_proc = sys.argv[1:7]
+work, front_port, back_port, f_proc, b_proc, v_proc, sent, done = sys.argv[1:9]
 events = load_events(work + '/events.jsonl')
 by_sid = collections.Counter(e.get('serverIdentity') for e in events)
 check('exactly %s front events after stop' % f_proc, by_sid['dd-front'] == int(f_proc), by_sid)
@@ -202,11 +202,20 @@ check('every messageId is 16 bytes of hex', all(hexid(e.get('messageId')) for e 
 
 # The burst: every front query has exactly one response with the same messageId.
 front = [e for e in events if e.get('serverIdentity') == 'dd-front']
+ftypes = collections.Counter(e.get('type') for e in front)
+check('front: 9 + %s queries (every dig and dnsperf query)' % sent,
+      ftypes['DNSQueryType'] == 9 + int(sent), ftypes)
+check('front: 9 + %s responses (every answer dig and dnsperf got)' % done,
+      ftypes['DNSResponseType'] == 9 + int(done), ftypes)
 pairs = collections.defaultdict(list)
 for e in front:
     pairs[e.get('messageId')].append(e.get('type'))
 odd = {k: v for k, v in pairs.items() if sorted(v) != ['DNSQueryType', 'DNSResponseType']}
-check('front: each messageId has one query and one response', not odd, list(odd.items())[:3])
+check('front: each messageId has one query and at most one response',
+      all(sorted(v) in (['DNSQueryType'], ['DNSQueryType', 'DNSResponseType'])
+          for v in pairs.values()), list(odd.items())[:3])
+check('front: a query without response only for a query dnsperf lost (%d)' % (int(sent) - int(done)),
+      len(odd) == int(sent) - int(done), len(odd))
 back = [e for e in events if e.get('serverIdentity') == 'dd-backend']
 bq = collections.Counter(e.get('type') for e in back)
 check('backend: as many responses as queries', bq['DNSQueryType'] == bq['DNSResponseType'], bq)
@@ -267,7 +276,7 @@ for line in open(work + '/queries.tsv'):
         elif backend == 'none':
             check('%s: the backend saw nothing' % tag, not b, len(b))
 PYEOF
-)" "$W" "$FRONT" "$BACK" "$F_PROC" "$B_PROC" "$([ "$HAVE_V6" = 1 ] && echo "$V_PROC" || echo -)"
+)" "$W" "$FRONT" "$BACK" "$F_PROC" "$B_PROC" "$([ "$HAVE_V6" = 1 ] && echo "$V_PROC" || echo -)" "${SENT:-0}" "${DONE:-0}"
 
 # ---- the BIND and PowerDNS outputs hold the same events -------------------------------
 ds_pycheck "$(

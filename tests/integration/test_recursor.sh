@@ -103,7 +103,7 @@ dnsperf -s 127.0.0.1 -p "$REC" -d "$W/burst.txt" -n 2 -c 4 -Q 3000 -t 5 >"$W/dns
 SENT=$(sed -n 's/^ *Queries sent: *\([0-9]*\).*/\1/p' "$W/dnsperf.txt")
 DONE=$(sed -n 's/^ *Queries completed: *\([0-9]*\).*/\1/p' "$W/dnsperf.txt")
 ds_eq "dnsperf sent the query file twice" 800 "${SENT:-?}"
-ds_eq "dnsperf got every answer" "${SENT:-?}" "${DONE:-??}"
+ds_log "dnsperf: $SENT sent, $DONE answered"
 read -r C_Q C_D <<<"$(queued protobuf)"
 read -r O_Q O_D <<<"$(queued outgoingProtobuf)"
 ds_eq "client logger queued every burst query and answer" $((16 + SENT + DONE)) "$C_Q"
@@ -123,11 +123,15 @@ ds_pycheck "$(
     cat <<'PYEOF'
 import collections, ipaddress
 work, auth_port, c_q, o_q = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+sent, done = int(sys.argv[5]), int(sys.argv[6])
 events = load_events(work + '/events.jsonl')
 types = collections.Counter(e.get('type') for e in events)
 check('exactly %d events after stop (%d client + %d outgoing)' % (c_q + o_q, c_q, o_q),
       len(events) == c_q + o_q, len(events))
 check('client events: %d' % c_q, types['DNSQueryType'] + types['DNSResponseType'] == c_q, types)
+check('client queries: 8 dig + %d dnsperf' % sent, types['DNSQueryType'] == 8 + sent, types)
+check('client responses: 8 dig + %d answered dnsperf' % done,
+      types['DNSResponseType'] == 8 + done, types)
 check('outgoing events: %d' % o_q,
       types['DNSOutgoingQueryType'] + types['DNSIncomingResponseType'] == o_q, types)
 seqs = [e.get('seq') for e in events]
@@ -141,7 +145,10 @@ for e in events:
         client.setdefault(e.get('messageId'), []).append(e)
 odd = {k: [e.get('type') for e in v] for k, v in client.items()
        if sorted(e.get('type') for e in v) != ['DNSQueryType', 'DNSResponseType']}
-check('each client messageId has one query and one response', not odd, list(odd.items())[:3])
+check('each client messageId has one query and at most one response',
+      all(v == ['DNSQueryType'] for v in odd.values()), list(odd.items())[:3])
+check('a query without response only for a query dnsperf lost (%d)' % (sent - done),
+      len(odd) == sent - done, len(odd))
 outgoing = [e for e in events if e.get('type') in ('DNSOutgoingQueryType', 'DNSIncomingResponseType')]
 unlinked = [e for e in outgoing if e.get('initialRequestId') not in client]
 # The recursor refreshes ". NS" on its own; those outgoing queries have no client query.
@@ -214,6 +221,6 @@ for line in open(work + '/queries.tsv'):
     check('%s: all %d events were written before the burst' % (tag, 2 + 2 * n),
           len(before) == 2 + 2 * n, len(before))
 PYEOF
-)" "$W" "$AUTH" "$C_Q" "$O_Q"
+)" "$W" "$AUTH" "$C_Q" "$O_Q" "${SENT:-0}" "${DONE:-0}"
 
 ds_finish
