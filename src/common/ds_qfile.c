@@ -164,7 +164,11 @@ static bool hdr_plausible(const uint8_t *data, uint64_t capacity, uint64_t lim, 
 {
     if (phys + DS_QF_REC_HDR > lim)
         return false;
-    memcpy(h, data + phys, DS_QF_REC_HDR);
+    /* Cheap rejection first (most positions a search visits are zeros or payload). */
+    const uint8_t *p = data + phys;
+    if (p[31] != 0 || (p[30] != DS_REC_PDNS && p[30] != DS_REC_METRICS))
+        return false;
+    memcpy(h, p, DS_QF_REC_HDR);
     if (h->len > DS_REC_MAX_PAYLOAD || h->flags != 0 ||
         (h->kind != DS_REC_PDNS && h->kind != DS_REC_METRICS) || h->seq == 0)
         return false;
