@@ -152,6 +152,10 @@ if [ -x "$MAIN/dnsstream" ]; then
     fi
 fi
 
+[ -x "$MAIN/dnsstream" ] && { note "benchmark smoke (fails only when broken)"; \
+    if "$ROOT/bench/smoke" "$MAIN"; then record pass "bench smoke"; \
+    else record fail "bench smoke"; fi; }
+
 note "summary"
 for s in "${SUMMARY[@]}"; do echo "  $s"; done
 echo "total time $((SECONDS - START))s"
