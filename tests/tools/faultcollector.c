@@ -249,7 +249,7 @@ static enum fault parse_fault(const char *s, long *after)
 int main(int argc, char **argv)
 {
     struct opts o = {.addr = "127.0.0.1", .framing = FR_NEWLINE, .stall_ms = 3000};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
@@ -293,7 +293,6 @@ int main(int argc, char **argv)
         } else {
             usage();
         }
-        i++;
     }
     if (!o.out)
         usage();
