@@ -135,7 +135,7 @@ static void put_named(struct ds_buf *b, const char *name, const char *prefix, ui
         ds_buf_puts(b, name);
     } else {
         ds_buf_puts(b, prefix);
-        ds_buf_put_u64(b, v);
+        ds_dns_put_u64(b, v);
     }
 }
 
@@ -353,49 +353,100 @@ void ds_dns_civil_utc(int64_t t, struct ds_dns_civil *out)
     out->year = yoe + era * 400 + (out->mon <= 2);
 }
 
-static char *put_2(char *o, int v)
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+static char *put_2(char *o, unsigned v)
 {
-    o[0] = (char)('0' + v / 10);
-    o[1] = (char)('0' + v % 10);
+    memcpy(o, digit_pairs + 2 * v, 2);
     return o + 2;
 }
 
-void ds_dns_put_rfc3339_us(struct ds_buf *b, uint64_t us)
+void ds_dns_put_u64(struct ds_buf *b, uint64_t v)
+{
+    char tmp[20];
+    char *o = tmp + sizeof(tmp);
+    while (v >= 100) {
+        o -= 2;
+        memcpy(o, digit_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        o -= 2;
+        memcpy(o, digit_pairs + 2 * v, 2);
+    } else {
+        *--o = (char)('0' + v);
+    }
+    ds_buf_append(b, o, (size_t)(tmp + sizeof(tmp) - o));
+}
+
+void ds_dns_put_i64(struct ds_buf *b, int64_t v)
+{
+    if (v < 0) {
+        ds_buf_putc(b, '-');
+        ds_dns_put_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        ds_dns_put_u64(b, (uint64_t)v);
+    }
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" of one second (19 characters for years 0..9999, more after). */
+static size_t format_second(char *o, int64_t sec)
 {
     struct ds_dns_civil c;
-    uint64_t sec = us / 1000000u;
-    unsigned frac = (unsigned)(us % 1000000u);
-    ds_dns_civil_utc((int64_t)sec, &c); /* us / 1e6 < 2^44: always fits */
-    ds_buf_grow(b, 40);
-    char *o = (char *)b->data + b->len;
-    if (c.year < 10000) {
-        int y = (int)c.year;
-        o = put_2(o, y / 100);
-        o = put_2(o, y % 100);
+    char *start = o;
+    ds_dns_civil_utc(sec, &c);
+    if (c.year >= 0 && c.year < 10000) {
+        o = put_2(o, (unsigned)c.year / 100);
+        o = put_2(o, (unsigned)c.year % 100);
     } else {
         char tmp[24];
         int n = 0;
-        for (int64_t y = c.year; y; y /= 10)
+        uint64_t y = c.year < 0 ? (uint64_t)0 - (uint64_t)c.year : (uint64_t)c.year;
+        if (c.year < 0)
+            *o++ = '-';
+        do
             tmp[n++] = (char)('0' + y % 10);
+        while (y /= 10);
         while (n)
             *o++ = tmp[--n];
     }
     *o++ = '-';
-    o = put_2(o, c.mon);
+    o = put_2(o, (unsigned)c.mon);
     *o++ = '-';
-    o = put_2(o, c.mday);
+    o = put_2(o, (unsigned)c.mday);
     *o++ = 'T';
-    o = put_2(o, c.hour);
+    o = put_2(o, (unsigned)c.hour);
     *o++ = ':';
-    o = put_2(o, c.min);
+    o = put_2(o, (unsigned)c.min);
     *o++ = ':';
-    o = put_2(o, c.sec);
-    *o++ = '.';
-    for (int i = 5; i >= 0; i--) {
-        o[i] = (char)('0' + frac % 10);
-        frac /= 10;
+    o = put_2(o, (unsigned)c.sec);
+    return (size_t)(o - start);
+}
+
+void ds_dns_put_rfc3339_us(struct ds_buf *b, uint64_t us)
+{
+    /* Events come in bursts within the same second: each thread keeps the text of the
+     * last second it formatted. */
+    static _Thread_local int64_t cached_sec = -1;
+    static _Thread_local char cached[32];
+    static _Thread_local size_t cached_len;
+    int64_t sec = (int64_t)(us / 1000000u); /* < 2^45: always fits */
+    unsigned frac = (unsigned)(us % 1000000u);
+    if (sec != cached_sec) {
+        cached_len = format_second(cached, sec);
+        cached_sec = sec;
     }
-    o += 6;
+    ds_buf_grow(b, cached_len + 8);
+    char *o = (char *)b->data + b->len;
+    memcpy(o, cached, cached_len);
+    o += cached_len;
+    *o++ = '.';
+    o = put_2(o, frac / 10000);
+    o = put_2(o, frac / 100 % 100);
+    o = put_2(o, frac % 100);
     *o++ = 'Z';
     b->len = (size_t)(o - (char *)b->data);
 }

@@ -58,7 +58,11 @@ struct ds_dns_civil {
 void ds_dns_civil_utc(int64_t unix_sec, struct ds_dns_civil *out);
 
 /* Append "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (RFC 3339, UTC, 6 fraction digits) for a time in
- * microseconds since the epoch. */
+ * microseconds since the epoch.  Keeps a per-thread copy of the last second's text. */
 void ds_dns_put_rfc3339_us(struct ds_buf *b, uint64_t unix_us);
+
+/* Decimal text of an integer (a faster ds_buf_put_u64/i64, two digits per step). */
+void ds_dns_put_u64(struct ds_buf *b, uint64_t v);
+void ds_dns_put_i64(struct ds_buf *b, int64_t v);
 
 #endif

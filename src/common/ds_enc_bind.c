@@ -44,7 +44,7 @@ static void put_time(struct ds_buf *b, uint64_t us)
         ds_buf_putc(b, '0');
     if (c.year < 10)
         ds_buf_putc(b, '0');
-    ds_buf_put_u64(b, (uint64_t)c.year);
+    ds_dns_put_u64(b, (uint64_t)c.year);
     ds_buf_putc(b, ' ');
     put2(b, c.hour);
     ds_buf_putc(b, ':');
@@ -134,7 +134,7 @@ int ds_enc_bind(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
     ds_buf_putc(b, ' ');
     put_addr(b, p, HAS(&m, DS_PB_FROM), m.from, m.socket_family);
     ds_buf_putc(b, '#');
-    ds_buf_put_u64(b, m.from_port);
+    ds_dns_put_u64(b, m.from_port);
     PUT_LIT(b, " (");
     put_qname(b, p + m.qname.off, m.qname.len);
     PUT_LIT(b, "): query: ");
@@ -155,7 +155,7 @@ int ds_enc_bind(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
         ds_buf_putc(b, '+'); /* RD set, or unknown */
     if (HAS(&m, DS_PB_EDNS_VERSION)) {
         PUT_LIT(b, "E(");
-        ds_buf_put_u64(b, (edns >> 16) & 0xff);
+        ds_dns_put_u64(b, (edns >> 16) & 0xff);
         ds_buf_putc(b, ')');
     }
     switch (m.socket_protocol) {

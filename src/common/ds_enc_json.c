@@ -149,7 +149,7 @@ static void put_enum(struct ds_buf *b, const char *name, uint64_t v)
     if (name)
         ds_buf_puts(b, name);
     else
-        ds_buf_put_u64(b, v);
+        ds_dns_put_u64(b, v);
     ds_buf_putc(b, '"');
 }
 
@@ -244,7 +244,7 @@ static int put_rrs(struct ds_buf *b, const uint8_t *p, size_t len, const struct 
         }
         if (rr.has & (1u << 4)) {
             PUT_KEY(b, sep, "\"ttl\":");
-            ds_buf_put_u64(b, rr.ttl);
+            ds_dns_put_u64(b, rr.ttl);
         }
         if (rr.has & (1u << 5)) {
             PUT_KEY(b, sep, "\"rdata\":");
@@ -361,7 +361,7 @@ static int put_meta(struct ds_buf *b, const uint8_t *p, size_t len, const struct
             ds_pb_metaval_iter_init(&vi, p, &meta);
             while (ds_pb_metaval_next_int(&vi, &v)) {
                 ds_buf_putc(b, vsep);
-                ds_buf_put_i64(b, v);
+                ds_dns_put_i64(b, v);
                 vsep = ',';
             }
             ds_buf_putc(b, ']');
@@ -389,7 +389,7 @@ static int put_trace(struct ds_buf *b, const uint8_t *p, size_t len, const struc
         sep = ',';
         /* ts, event and start are required, so the object never starts with ',' */
         PUT_LIT(b, "{\"ts\":");
-        ds_buf_put_i64(b, ev.ts);
+        ds_dns_put_i64(b, ev.ts);
         PUT_LIT(b, ",\"event\":");
         put_enum(b, ds_dns_pb_event_name(ev.event), ev.event);
         PUT_LIT(b, ",\"start\":");
@@ -400,7 +400,7 @@ static int put_trace(struct ds_buf *b, const uint8_t *p, size_t len, const struc
         }
         if (ev.has & (1u << 5)) {
             PUT_LIT(b, ",\"intVal\":");
-            ds_buf_put_i64(b, ev.int_val);
+            ds_dns_put_i64(b, ev.int_val);
         }
         if (ev.has & (1u << 6)) {
             PUT_LIT(b, ",\"stringVal\":");
@@ -425,7 +425,7 @@ static int put_trace(struct ds_buf *b, const uint8_t *p, size_t len, const struc
 static void put_header(struct ds_buf *b, const struct ds_rec *rec, const struct ds_enc_ctx *ctx)
 {
     PUT_LIT(b, "{\"seq\":");
-    ds_buf_put_u64(b, rec->seq);
+    ds_dns_put_u64(b, rec->seq);
     if (ctx && ctx->instance) {
         PUT_LIT(b, ",\"instance\":");
         put_cstr(b, ctx->instance);
@@ -496,15 +496,15 @@ int ds_enc_json(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
     }
     if (HAS(&m, DS_PB_FROM_PORT)) {
         PUT_LIT(b, ",\"fromPort\":");
-        ds_buf_put_u64(b, m.from_port);
+        ds_dns_put_u64(b, m.from_port);
     }
     if (HAS(&m, DS_PB_TO_PORT)) {
         PUT_LIT(b, ",\"toPort\":");
-        ds_buf_put_u64(b, m.to_port);
+        ds_dns_put_u64(b, m.to_port);
     }
     if (HAS(&m, DS_PB_IN_BYTES)) {
         PUT_LIT(b, ",\"inBytes\":");
-        ds_buf_put_u64(b, m.in_bytes);
+        ds_dns_put_u64(b, m.in_bytes);
     }
     if (HAS(&m, DS_PB_TIME_SEC)) {
         PUT_LIT(b, ",\"time\":");
@@ -512,7 +512,7 @@ int ds_enc_json(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
     }
     if (HAS(&m, DS_PB_ID)) {
         PUT_LIT(b, ",\"id\":");
-        ds_buf_put_u64(b, m.id);
+        ds_dns_put_u64(b, m.id);
     }
     if (HAS(&m, DS_PB_QUESTION)) {
         char sep = '{';
@@ -569,7 +569,7 @@ int ds_enc_json(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
     }
     if (HAS(&m, DS_PB_WORKER_ID)) {
         PUT_LIT(b, ",\"workerId\":");
-        ds_buf_put_u64(b, m.worker_id);
+        ds_dns_put_u64(b, m.worker_id);
     }
     if (HAS(&m, DS_PB_PACKET_CACHE_HIT)) {
         PUT_LIT(b, ",\"packetCacheHit\":");
@@ -577,19 +577,19 @@ int ds_enc_json(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
     }
     if (HAS(&m, DS_PB_OUTGOING_QUERIES)) {
         PUT_LIT(b, ",\"outgoingQueries\":");
-        ds_buf_put_u64(b, m.outgoing_queries);
+        ds_dns_put_u64(b, m.outgoing_queries);
     }
     if (HAS(&m, DS_PB_HEADER_FLAGS)) {
         PUT_LIT(b, ",\"headerFlags\":");
-        ds_buf_put_u64(b, m.header_flags);
+        ds_dns_put_u64(b, m.header_flags);
     }
     if (HAS(&m, DS_PB_EDNS_VERSION)) {
         PUT_LIT(b, ",\"ednsVersion\":");
-        ds_buf_put_u64(b, m.edns_version);
+        ds_dns_put_u64(b, m.edns_version);
     }
     if (HAS(&m, DS_PB_EDE)) {
         PUT_LIT(b, ",\"ede\":");
-        ds_buf_put_u64(b, m.ede);
+        ds_dns_put_u64(b, m.ede);
     }
     if (HAS(&m, DS_PB_EDE_TEXT)) {
         PUT_LIT(b, ",\"edeText\":");

@@ -89,23 +89,71 @@ static inline int pb_check_field(uint8_t kind, const uint8_t *p, const struct ds
     }
 }
 
+/* The validator's own walk: it needs no values, so varints are skipped rather than
+ * decoded.  Accepts exactly what ds_pb_next() plus pb_check_field() accept. */
 static int pb_check_msg(const struct pb_desc *d, const uint8_t *p, uint32_t pos, uint32_t end)
 {
     uint64_t seen = 0;
-    struct ds_pb_field f;
-    int rc;
-    while ((rc = ds_pb_next(p, &pos, end, &f)) == 1) {
-        if (f.num >= d->n)
-            continue;
-        uint8_t kind = d->kind[f.num];
-        if (kind == K_UNK)
-            continue;
-        seen |= (uint64_t)1 << f.num;
-        if (pb_check_field(kind, p, &f) != DS_OK)
+    while (pos < end) {
+        uint64_t key;
+        if (p[pos] < 0x80) {
+            key = p[pos++];
+        } else if (!(pos = ds_pb_varint_at(p, pos, end, 5, &key))) {
             return DS_EPROTO;
+        }
+        uint64_t num = key >> 3;
+        if (num == 0)
+            return DS_EPROTO;
+        uint8_t kind = num < d->n ? d->kind[num] : K_UNK;
+        switch (key & 7) {
+        case DS_PB_WT_VARINT: {
+            if (kind != K_UNK && kind != K_VARINT && kind != K_PACKED)
+                return DS_EPROTO;
+            uint32_t lim = end - pos > 10 ? pos + 10 : end;
+            while (pos < lim && (p[pos] & 0x80))
+                pos++;
+            if (pos == lim)
+                return DS_EPROTO;
+            pos++;
+            break;
+        }
+        case DS_PB_WT_LEN: {
+            uint64_t len;
+            if (pos < end && p[pos] < 0x80)
+                len = p[pos++];
+            else if (pos >= end || !(pos = ds_pb_varint_at(p, pos, end, 5, &len)))
+                return DS_EPROTO;
+            if (len > end - pos)
+                return DS_EPROTO;
+            uint32_t body = pos;
+            pos += (uint32_t)len;
+            if (kind == K_VARINT)
+                return DS_EPROTO;
+            if (kind == K_PACKED) {
+                if (pb_check_packed(p, body, pos) != DS_OK)
+                    return DS_EPROTO;
+            } else if (kind >= K_MSG_Q) {
+                if (pb_check_msg(&pb_descs[kind], p, body, pos) != DS_OK)
+                    return DS_EPROTO;
+            }
+            break;
+        }
+        case DS_PB_WT_I64:
+            if (kind != K_UNK || end - pos < 8)
+                return DS_EPROTO;
+            pos += 8;
+            break;
+        case DS_PB_WT_I32:
+            if (kind != K_UNK || end - pos < 4)
+                return DS_EPROTO;
+            pos += 4;
+            break;
+        default:
+            return DS_EPROTO;
+        }
+        if (kind != K_UNK)
+            seen |= (uint64_t)1 << num;
     }
-    if (rc < 0)
-        return DS_EPROTO;
     return (seen & d->required) == d->required ? DS_OK : DS_EPROTO;
 }
 

@@ -158,84 +158,115 @@ struct ds_pb_field {
     struct ds_pb_span data; /* wire type 2: the payload; wire type 0: the varint's bytes */
 };
 
-/* Reads a varint of at most maxlen bytes at p[*pos..end); advances *pos.  Bits past 64
- * are dropped (protobuf-c does the same).  DS_OK or DS_EPROTO. */
+/* Reads a varint of at most maxlen bytes starting at p[i], i < end.  Returns the index just
+ * past it, or 0 when it is truncated or longer than maxlen (at most 10).  Bits past 64 are dropped
+ * (protobuf-c does the same).  Indexes are passed by value so that the compiler can keep
+ * them in registers (stores through byte pointers would force reloads). */
+#if defined(__GNUC__) || defined(__clang__)
+#define DS_PB_INLINE static inline __attribute__((always_inline))
+#else
+#define DS_PB_INLINE static inline
+#endif
+
+DS_PB_INLINE uint32_t ds_pb_varint_at(const uint8_t *p, uint32_t i, uint32_t end,
+                                       unsigned maxlen, uint64_t *v)
+{
+    uint64_t r = 0;
+    uint32_t stop = end - i > maxlen ? i + maxlen : end; /* maxlen <= 10: shift <= 63 */
+    for (unsigned shift = 0; i < stop; shift += 7) {
+        uint8_t b = p[i++];
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (b < 0x80) {
+            *v = r;
+            return i;
+        }
+    }
+    return 0;
+}
+
+/* The same with the index in *pos (advanced on success).  DS_OK or DS_EPROTO. */
 static inline int ds_pb_varint(const uint8_t *p, uint32_t *pos, uint32_t end, unsigned maxlen,
                                uint64_t *v)
 {
     uint32_t i = *pos;
-    if (i < end && p[i] < 0x80) {
-        *v = p[i];
-        *pos = i + 1;
-        return DS_OK;
-    }
-    uint64_t r = 0;
-    unsigned shift = 0;
-    for (unsigned n = 0; n < maxlen && i < end; n++, i++, shift += 7) {
-        uint8_t b = p[i];
-        if (shift < 64)
-            r |= (uint64_t)(b & 0x7f) << shift;
-        if (b < 0x80) {
-            *v = r;
-            *pos = i + 1;
-            return DS_OK;
-        }
-    }
-    return DS_EPROTO;
+    if (i >= end)
+        return DS_EPROTO;
+    uint32_t next = ds_pb_varint_at(p, i, end, maxlen, v);
+    if (!next)
+        return DS_EPROTO;
+    *pos = next;
+    return DS_OK;
 }
 
 /* Reads the next field of the region p[*pos..end) and advances *pos past it.
  * Returns 1 with *f filled, 0 at the end of the region, DS_EPROTO if malformed. */
-static inline int ds_pb_next(const uint8_t *p, uint32_t *pos, uint32_t end, struct ds_pb_field *f)
+DS_PB_INLINE int ds_pb_next(const uint8_t *p, uint32_t *pos, uint32_t end, struct ds_pb_field *f)
 {
-    if (*pos >= end)
-        return 0;
-    uint64_t key, v;
-    if (ds_pb_varint(p, pos, end, 5, &key) != DS_OK)
-        return DS_EPROTO;
-    f->num = (uint32_t)(key >> 3);
-    f->wt = (uint32_t)(key & 7);
-    if (f->num == 0)
-        return DS_EPROTO;
     uint32_t i = *pos;
-    switch (f->wt) {
+    if (i >= end)
+        return 0;
+    uint64_t key, v = 0;
+    uint8_t b0 = p[i];
+    if (b0 < 0x80) {
+        key = b0;
+        i++;
+    } else if (!(i = ds_pb_varint_at(p, i, end, 5, &key))) {
+        return DS_EPROTO;
+    }
+    uint32_t num = (uint32_t)(key >> 3), wt = (uint32_t)(key & 7);
+    if (num == 0)
+        return DS_EPROTO;
+    uint32_t off = i, len;
+    switch (wt) {
     case DS_PB_WT_VARINT:
-        if (ds_pb_varint(p, pos, end, 10, &f->v) != DS_OK)
+        if (i < end && p[i] < 0x80) {
+            v = p[i];
+            i++;
+        } else if (i >= end || !(i = ds_pb_varint_at(p, i, end, 10, &v))) {
             return DS_EPROTO;
-        f->data.off = i;
-        f->data.len = *pos - i;
-        return 1;
+        }
+        len = i - off;
+        break;
     case DS_PB_WT_LEN:
-        if (ds_pb_varint(p, pos, end, 5, &v) != DS_OK || v > end - *pos)
+        if (i < end && p[i] < 0x80) {
+            v = p[i];
+            i++;
+        } else if (i >= end || !(i = ds_pb_varint_at(p, i, end, 5, &v))) {
             return DS_EPROTO;
-        f->data.off = *pos;
-        f->data.len = (uint32_t)v;
-        f->v = 0;
-        *pos += (uint32_t)v;
-        return 1;
+        }
+        if (v > end - i)
+            return DS_EPROTO;
+        off = i;
+        len = (uint32_t)v;
+        i += len;
+        v = 0;
+        break;
     case DS_PB_WT_I64:
         if (end - i < 8)
             return DS_EPROTO;
-        v = 0;
         for (int k = 7; k >= 0; k--)
             v = (v << 8) | p[i + (uint32_t)k];
-        f->v = v;
-        f->data.off = i;
-        f->data.len = 8;
-        *pos = i + 8;
-        return 1;
+        len = 8;
+        i += 8;
+        break;
     case DS_PB_WT_I32:
         if (end - i < 4)
             return DS_EPROTO;
-        f->v = (uint64_t)p[i] | (uint64_t)p[i + 1] << 8 | (uint64_t)p[i + 2] << 16 |
-               (uint64_t)p[i + 3] << 24;
-        f->data.off = i;
-        f->data.len = 4;
-        *pos = i + 4;
-        return 1;
+        v = (uint64_t)p[i] | (uint64_t)p[i + 1] << 8 | (uint64_t)p[i + 2] << 16 |
+            (uint64_t)p[i + 3] << 24;
+        len = 4;
+        i += 4;
+        break;
     default:
         return DS_EPROTO; /* groups (3, 4) and 6, 7 */
     }
+    f->num = num;
+    f->wt = wt;
+    f->v = v;
+    f->data.off = off;
+    f->data.len = len;
+    *pos = i;
+    return 1;
 }
 
 /* protobuf-c's reading of a bool varint: true when any payload bit is set, even past

@@ -443,6 +443,17 @@ static void test_time_text(void)
         ds_buf_putc(&b, 0);
         ASSERT_STR_EQ((char *)b.data, cases[i].text);
     }
+    /* the per-thread cache of the last second: same second, other second, back again */
+    static const uint64_t seq_us[] = {1795305629000000ull, 1795305629999999ull,
+                                      1795305630000001ull, 1795305629000123ull};
+    ds_buf_reset(&b);
+    for (size_t i = 0; i < 4; i++) {
+        ds_dns_put_rfc3339_us(&b, seq_us[i]);
+        ds_buf_putc(&b, ' ');
+    }
+    ds_buf_putc(&b, 0);
+    ASSERT_STR_EQ((char *)b.data, "2026-11-22T00:00:29.000000Z 2026-11-22T00:00:29.999999Z "
+                                  "2026-11-22T00:00:30.000001Z 2026-11-22T00:00:29.000123Z ");
     struct ds_dns_civil c;
     ds_dns_civil_utc(-1, &c);
     ASSERT_EQ(c.year, 1969);
