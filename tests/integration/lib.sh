@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/integration/lib.sh - shared helpers for the integration test scripts.
 #
 # What it is for: every tests/integration/test_*.sh sources this file to get a scratch
@@ -290,7 +291,7 @@ ds_subst() {
 # add its "PASS ..." / "FAIL ..." lines to the counters.  A script that dies without
 # printing a FAIL line counts as one failure.
 ds_pycheck() {
-    local script=$1 out rc line
+    local script=$1 out rc
     shift
     out=$(python3 -c "$DS_PY_PRELUDE
 $script" "$@" 2>&1)

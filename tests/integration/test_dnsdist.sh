@@ -129,6 +129,7 @@ ds_eq "backend logger: processed after 6 forwarded queries" 12 "${B_PROC:-?}"
 if [ "$HAVE_V6" = 1 ]; then
     read -r V_PROC V_DROP <<<"$(logged v6)"
     ds_eq "v6 logger: processed after 3 queries" 6 "${V_PROC:-?}"
+    ds_eq "v6 logger dropped nothing" 0 "${V_DROP:-?}"
 fi
 
 EV=$W/events.jsonl
