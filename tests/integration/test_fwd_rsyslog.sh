@@ -83,7 +83,6 @@ for mark in 150000 400000 650000; do
     fi
     ds_stop "rsyslog$RS_STARTS" 15
     ds_log "rsyslog stopped at $(lines "$OUT") lines"
-    ds_wait_for 5 lines_at_least "$OUT" 0
     start_rsyslog || ds_fail "rsyslog restarted"
 done
 ds_check "every event reached rsyslog's file" ds_wait_for 180 last_sd_seq_is "$OUT" "$N"
@@ -112,8 +111,9 @@ check("tls: all %d sequence numbers reached rsyslog" % n, not missing, missing[:
 check("tls: duplicates %d within %d outages x (in flight + previous batch) = %d"
       % (dups, outages, outages * 2 * batch), dups <= outages * 2 * batch)
 ' "$OUT" "$N" "$BATCH" 3
-ds_eq "the forwarder reconnected after each of the 3 outages" 4 \
-    "$(grep -c -- '-> connected (TLS' "$DS_WORK/ds-tls.log")"
+CONNECTS=$(grep -c -- '-> connected (TLS' "$DS_WORK/ds-tls.log")
+ds_check "the forwarder reconnected after each of the 3 outages ($CONNECTS connections)" \
+    test "$CONNECTS" -ge 4
 ds_stop ds-tls
 ds_eq "dnsstream (TLS) stopped cleanly" 0 "$DS_EXIT_STATUS"
 
