@@ -16,6 +16,7 @@
  * --rcvbuf makes the receive buffer small, so that little is acknowledged without
  * being read.  --tls CERT KEY serves TLS; with --ca CA, a client certificate signed
  * by CA is required (mTLS).  --port-file receives the bound port (for --port 0).
+ * --raw FILE receives every message as read (without its framing), one per line.
  *
  * Usage: faultcollector --port P [--addr A] [--framing F] --out FILE [--fault M:N]...
  *        [--stall-ms MS] [--rcvbuf BYTES] [--tls CERT KEY [--ca CA]] [--port-file F]
@@ -34,7 +35,7 @@ enum fault { F_NONE = 0, F_RESET, F_CLOSE, F_HALFCLOSE, F_STALL };
 enum framing { FR_NEWLINE, FR_OCTET, FR_16, FR_32 };
 
 struct opts {
-    const char *addr, *out, *port_file, *cert, *key, *ca;
+    const char *addr, *out, *port_file, *cert, *key, *ca, *raw;
     unsigned port;
     enum framing framing;
     enum fault faults[64];
@@ -48,7 +49,7 @@ struct conn {
     ds_sock s;
     SSL *ssl;
     int index;
-    FILE *out;
+    FILE *out, *raw;
     long messages;
     struct ds_buf in;
 };
@@ -117,6 +118,10 @@ static size_t split(struct conn *c, enum framing fr, long limit)
             i = start + len;
         }
         fprintf(c->out, "%d %ld\n", c->index, parse_seq(d + start, len));
+        if (c->raw) {
+            fwrite(d + start, 1, len, c->raw);
+            fputc('\n', c->raw);
+        }
         c->messages++;
     }
     return i;
@@ -169,6 +174,8 @@ static void serve(struct conn *c, const struct opts *o, enum fault f, long after
         }
         consume(c, split(c, o->framing, limit));
         fflush(c->out);
+        if (c->raw)
+            fflush(c->raw);
     }
     if (limit >= 0) {
         fprintf(stderr, "faultcollector: connection %d: %s after %ld messages\n", c->index,
@@ -220,6 +227,8 @@ static void serve(struct conn *c, const struct opts *o, enum fault f, long after
         ds_sock_close(c->s);
     }
     fflush(c->out);
+    if (c->raw)
+        fflush(c->raw);
     fprintf(stderr, "faultcollector: connection %d: %ld messages, %s, %zu bytes unparsed\n",
             c->index, c->messages, end, c->in.len);
 }
@@ -228,7 +237,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: faultcollector --port P [--addr A] [--framing "
                     "newline|octet|16bit|32bit] --out FILE [--fault MODE:N]... [--stall-ms MS] "
-                    "[--rcvbuf BYTES] [--tls CERT KEY [--ca CA]] [--port-file F]\n");
+                    "[--rcvbuf BYTES] [--tls CERT KEY [--ca CA]] [--port-file F] [--raw FILE]\n");
     exit(2);
 }
 
@@ -260,6 +269,8 @@ int main(int argc, char **argv)
             o.addr = v;
         else if (!strcmp(a, "--out"))
             o.out = v;
+        else if (!strcmp(a, "--raw"))
+            o.raw = v;
         else if (!strcmp(a, "--port-file"))
             o.port_file = v;
         else if (!strcmp(a, "--stall-ms"))
@@ -300,6 +311,11 @@ int main(int argc, char **argv)
     FILE *out = fopen(o.out, "a");
     if (!out) {
         perror(o.out);
+        return 1;
+    }
+    FILE *raw = o.raw ? fopen(o.raw, "a") : NULL;
+    if (o.raw && !raw) {
+        perror(o.raw);
         return 1;
     }
     SSL_CTX *ctx = NULL;
@@ -343,7 +359,7 @@ int main(int argc, char **argv)
     for (int index = 1;; index++) {
         struct ds_pollfd p = {l, DS_POLLIN, 0};
         ds_poll(&p, 1, -1);
-        struct conn c = {.index = index, .out = out};
+        struct conn c = {.index = index, .out = out, .raw = raw};
         struct ds_addr peer;
         if (ds_sock_accept(l, &c.s, &peer) != DS_OK) {
             index--;
