@@ -793,11 +793,19 @@ static void report_salvage(struct ds_ring *r, uint64_t records, uint64_t damaged
     if (sf->name[0] && !r->set_aside_file)
         r->set_aside_file = ds_xstrdup(sf->name);
     if (damaged) {
+        uint64_t kept = sf->bytes < damaged ? sf->bytes : damaged;
+        char where[1200];
+        if (sf->name[0] && kept == damaged)
+            snprintf(where, sizeof(where), "copied to %s", sf->name);
+        else if (sf->name[0])
+            snprintf(where, sizeof(where), "%" PRIu64 " of them copied to %s, the rest missing "
+                     "from the truncated file", kept, sf->name);
+        else
+            snprintf(where, sizeof(where), "missing from the truncated file, nothing to keep");
         ds_log_warn(COMP,
-                    "%s: %" PRIu64 " damaged byte(s) in %" PRIu64 " region(s) set aside in %s; "
+                    "%s: %" PRIu64 " damaged byte(s) in %" PRIu64 " region(s) set aside (%s); "
                     "%" PRIu64 " event(s) salvaged",
-                    r->path, damaged, regions, sf->fp || sf->name[0] ? sf->name : "(nowhere)",
-                    records);
+                    r->path, damaged, regions, where, records);
     } else if (records) {
         ds_log_info(COMP, "%s: %" PRIu64 " buffered event(s) recovered%s", r->path, records,
                     clean ? "" : " after an unclean stop");
@@ -1027,7 +1035,7 @@ static void salvage_foreign(struct ds_ring *r, const char *old_path, uint64_t ol
     uint64_t dropped_before = r->dropped;
     struct ds_qf_scan_out so;
     memset(&so, 0, sizeof(so));
-    if (cap >= DS_QF_MIN_CAPACITY && avail > 0) {
+    if (cap >= DS_QF_MIN_CAPACITY) {
         struct ds_qf_scan_in in = {
             .data = base + DS_QF_DATA_OFF,
             .capacity = cap,
@@ -1067,7 +1075,7 @@ static void salvage_foreign(struct ds_ring *r, const char *old_path, uint64_t ol
         side_open(sf);
         side_close(sf);
         if (sf->name[0] && ds_file_rename(old_path, sf->name) == DS_OK) {
-            damaged = old_size;
+            damaged = sf->bytes = old_size;
             regions = 1;
         } else {
             ds_log_error(COMP, "%s: could not set %s aside", r->path, old_path);
@@ -1217,8 +1225,9 @@ int ds_ring_inspect(const char *path, struct ds_ring_stats *out, char *err, size
         return rc;
     }
     if (fsize == 0) {
-        snprintf(err, errlen, "%s: empty file", path);
-        return DS_ECORRUPT;
+        snprintf(err, errlen, "%s: empty file (an empty queue)", path);
+        out->next_seq = 1;
+        return DS_OK;
     }
     struct ds_mmap m;
     rc = ds_mmap_open(path, (size_t)fsize, &m, NULL, NULL);
@@ -1252,7 +1261,7 @@ int ds_ring_inspect(const char *path, struct ds_ring_stats *out, char *err, size
         .start_known = nsb > 0,
         .tail_hint = nsb ? sb.tail_pos : 0,
     };
-    if (cap >= DS_QF_MIN_CAPACITY && avail > 0)
+    if (cap >= DS_QF_MIN_CAPACITY)
         ds_qf_scan(&in, NULL, &so);
     uint64_t next = so.records ? so.last_seq + 1 : in.min_seq;
     if (nsb && sb.next_seq > next)

@@ -59,7 +59,8 @@ q_json_at_least() {
 }
 
 # q_conf FILE STATEDIR INPORT SINKPORT [EXTRA LINE]...: a configuration with one pdns
-# input, one pdns forwarder and the queue in a file.
+# input, one pdns forwarder and the queue in a file (metrics-interval 0 unless an extra
+# line sets it).
 q_conf() {
     local file=$1 state=$2 in=$3 out=$4
     shift 4
@@ -69,9 +70,12 @@ q_conf() {
         echo "forwarder ipv4 127.0.0.1 $out format=pdns"
         echo "forwarder-backoff 50ms 200ms"
         echo "queue-recovery on"
-        echo "metrics-interval 0"
         echo "log-level info"
         local l
+        case " $* " in
+        *" metrics-interval "*) ;;
+        *) echo "metrics-interval 0" ;;
+        esac
         for l in "$@"; do echo "$l"; done
     } >"$file"
 }
