@@ -38,13 +38,14 @@ struct cursor {
     uint64_t released;           /* seq last released */
     uint64_t skipped;            /* records released for this cursor by overflow */
     bool connected;
+    bool dormant;                /* found in the queue file, not (yet) opened again */
     int slot;                    /* queue-file slot, -1 when none */
     struct ds_qf_slot fslot;     /* image of that slot (gen, key) */
 };
 
 /* A cursor slot found in the queue file at open. */
 struct pslot {
-    int state; /* 0 free, 1 loaded and not claimed, 2 claimed by an open cursor */
+    int state; /* 0 free, 1 loaded (becomes a dormant cursor), 2 used by a cursor */
     struct ds_qf_slot s;
 };
 
@@ -144,7 +145,8 @@ static void store_slot(struct ds_ring *r, struct cursor *c)
 /* ---- head and overflow ----------------------------------------------------------- */
 
 /* The head follows the slowest cursor's release position (with no cursor open, it
- * stays: records wait for a destination). */
+ * stays: records wait for a destination).  Dormant cursors (destinations of the last
+ * run not opened again yet) hold records like disconnected ones. */
 static void update_head(struct ds_ring *r)
 {
     if (r->ncur == 0)
@@ -337,80 +339,158 @@ static bool valid_id(const struct ds_ring *r, int id)
     return id >= 0 && id < r->ncur;
 }
 
-int ds_ring_cursor_open(struct ds_ring *r, const char *name)
+/* Position of the first record with seq > released, walking from the head. */
+static void resume_point(const struct ds_ring *r, uint64_t released, uint64_t *pos,
+                         uint64_t *ord)
 {
-    if (!name || !*name)
-        return DS_EINVAL;
-    ds_mutex_lock(&r->mu);
-    int id = r->ncur;
-    for (int i = 0; i < r->ncur; i++) {
-        if (strcmp(r->cur[i].name, name) == 0) {
-            ds_mutex_unlock(&r->mu);
-            return DS_EINVAL;
-        }
+    uint64_t p = r->head_pos, o = r->head_ord;
+    for (;;) {
+        p = norm(r, p);
+        if (p >= r->tail_pos || hdr_at(r, p)->seq > released)
+            break;
+        p += ds_qf_rec_size(hdr_at(r, p)->len);
+        o++;
     }
-    if (id >= MAX_CURSORS) {
-        ds_mutex_unlock(&r->mu);
-        return DS_ENOSPC;
-    }
-    struct cursor *c = &r->cur[id];
+    *pos = p;
+    *ord = o;
+}
+
+static void cursor_init(struct ds_ring *r, struct cursor *c, const char *name)
+{
     memset(c, 0, sizeof(*c));
     c->name = ds_xstrdup(name);
     c->connected = true;
     c->slot = -1;
-    uint64_t pos = r->head_pos, ord = r->head_ord;
-    uint64_t released = seq_at(r, r->head_pos) - 1;
-    if (is_file(r)) {
-        char key[DS_QF_NAME_MAX];
-        uint16_t klen;
-        ds_qf_name_key(name, key, &klen);
-        int found = -1, free_slot = -1, unclaimed = -1;
-        for (int i = 0; i < MAX_CURSORS; i++) {
-            struct pslot *ps = &r->pslots[i];
-            if (ps->state == 1 && ps->s.name_len == klen && memcmp(ps->s.name, key, klen) == 0)
-                found = i;
-            else if (ps->state == 0 && free_slot < 0)
-                free_slot = i;
-            else if (ps->state == 1 && unclaimed < 0)
-                unclaimed = i;
-        }
-        if (found >= 0) {
-            /* Resume right after what this destination released before. */
-            uint64_t rel = r->pslots[found].s.released;
-            while (pos < r->tail_pos) {
-                uint64_t p = norm(r, pos);
-                if (p >= r->tail_pos || hdr_at(r, p)->seq > rel) {
-                    pos = p;
-                    break;
-                }
-                pos = p + ds_qf_rec_size(hdr_at(r, p)->len);
-                ord++;
-            }
-            if (rel > released)
-                released = rel;
-            c->slot = found;
-            c->fslot = r->pslots[found].s;
-        } else {
-            c->slot = free_slot >= 0 ? free_slot : unclaimed;
-            if (c->slot >= 0) {
-                memset(&c->fslot, 0, sizeof(c->fslot));
-                memcpy(c->fslot.name, key, klen);
-                c->fslot.name_len = klen;
-            } else {
-                ds_log_warn(COMP, "%s: no free slot in the queue file; this destination will "
-                            "not resume its position after a restart", name);
-            }
-        }
-        if (c->slot >= 0)
-            r->pslots[c->slot].state = 2;
+    c->read_pos = c->rel_pos = r->head_pos;
+    c->read_ord = c->rel_ord = r->head_ord;
+    c->released = c->last_read = seq_at(r, r->head_pos) - 1;
+}
+
+/* Give c a free queue-file slot (or the slot of a dormant cursor, which then goes). */
+static void cursor_take_slot(struct ds_ring *r, struct cursor *c, const char *key,
+                             uint16_t klen)
+{
+    int slot = -1;
+    for (int i = 0; i < MAX_CURSORS && slot < 0; i++)
+        if (r->pslots[i].state == 0)
+            slot = i;
+    if (slot < 0) {
+        ds_log_warn(COMP, "%s: no free slot in the queue file; this destination will not "
+                    "resume its position after a restart", c->name);
+        return;
     }
-    c->read_pos = c->rel_pos = pos;
-    c->read_ord = c->rel_ord = ord;
-    c->released = c->last_read = released;
-    r->ncur++;
+    c->slot = slot;
+    r->pslots[slot].state = 2;
+    memset(&c->fslot, 0, sizeof(c->fslot));
+    memcpy(c->fslot.name, key, klen);
+    c->fslot.name_len = klen;
     store_slot(r, c);
+}
+
+/* Forget dormant cursor d: its slot is freed, it no longer holds records. */
+static void dormant_drop(struct ds_ring *r, struct cursor *d)
+{
+    if (d->slot >= 0) {
+        ds_qf_slot_clear(r->map.base, d->slot);
+        r->pslots[d->slot].state = 0;
+        d->slot = -1;
+    }
+    d->rel_pos = d->read_pos = r->tail_pos;
+    d->rel_ord = d->read_ord = r->tail_ord;
+}
+
+int ds_ring_cursor_open(struct ds_ring *r, const char *name)
+{
+    if (!name || !*name)
+        return DS_EINVAL;
+    char key[DS_QF_NAME_MAX];
+    uint16_t klen;
+    ds_qf_name_key(name, key, &klen);
+    ds_mutex_lock(&r->mu);
+    int id = -1;
+    for (int i = 0; i < r->ncur; i++) {
+        struct cursor *c = &r->cur[i];
+        if (!c->dormant && strcmp(c->name, name) == 0) {
+            ds_mutex_unlock(&r->mu);
+            return DS_EINVAL;
+        }
+        if (c->dormant && id < 0 && c->fslot.name_len == klen &&
+            memcmp(c->fslot.name, key, klen) == 0)
+            id = i;
+    }
+    if (id >= 0) {
+        /* This destination was here before: it resumes where it stopped. */
+        struct cursor *c = &r->cur[id];
+        free(c->name);
+        c->name = ds_xstrdup(name);
+        c->dormant = false;
+        c->connected = true;
+        ds_mutex_unlock(&r->mu);
+        return id;
+    }
+    if (r->ncur < MAX_CURSORS) {
+        id = r->ncur++;
+    } else {
+        /* Full: a dormant cursor (a destination that is gone) makes room. */
+        for (int i = 0; i < r->ncur && id < 0; i++)
+            if (r->cur[i].dormant)
+                id = i;
+        if (id < 0) {
+            ds_mutex_unlock(&r->mu);
+            return DS_ENOSPC;
+        }
+        dormant_drop(r, &r->cur[id]);
+        free(r->cur[id].name);
+        update_head(r);
+    }
+    struct cursor *c = &r->cur[id];
+    cursor_init(r, c, name);
+    if (is_file(r)) {
+        if (r->ncur == MAX_CURSORS) {
+            /* Every slot may be taken by dormant cursors: free one first. */
+            bool any_free = false;
+            for (int i = 0; i < MAX_CURSORS; i++)
+                any_free |= r->pslots[i].state == 0;
+            for (int i = 0; i < r->ncur && !any_free; i++) {
+                if (r->cur[i].dormant) {
+                    dormant_drop(r, &r->cur[i]);
+                    any_free = true;
+                }
+            }
+        }
+        cursor_take_slot(r, c, key, klen);
+    }
     ds_mutex_unlock(&r->mu);
     return id;
+}
+
+/* After a salvage: every destination found in the file becomes a dormant cursor at
+ * its resume point, so that records it still needs are kept until it is opened
+ * again (or, like a disconnected destination's, given up first on overflow). */
+static void make_dormant_cursors(struct ds_ring *r)
+{
+    for (int i = 0; i < MAX_CURSORS && r->ncur < MAX_CURSORS; i++) {
+        struct pslot *ps = &r->pslots[i];
+        if (ps->state != 1)
+            continue;
+        struct cursor *c = &r->cur[r->ncur++];
+        char name[DS_QF_NAME_MAX + 1];
+        memcpy(name, ps->s.name, ps->s.name_len);
+        name[ps->s.name_len] = 0;
+        cursor_init(r, c, name);
+        c->dormant = true;
+        c->connected = false;
+        c->slot = i;
+        c->fslot = ps->s;
+        ps->state = 2;
+        resume_point(r, ps->s.released, &c->rel_pos, &c->rel_ord);
+        c->read_pos = c->rel_pos;
+        c->read_ord = c->rel_ord;
+        if (ps->s.released > c->released)
+            c->released = c->last_read = ps->s.released;
+        store_slot(r, c);
+    }
+    update_head(r);
 }
 
 void ds_ring_cursor_set_connected(struct ds_ring *r, int id, bool connected)
@@ -1124,6 +1204,7 @@ int ds_ring_open(const struct ds_ring_options *o, struct ds_ring **out, char *er
             free(r);
             return rc;
         }
+        make_dormant_cursors(r);
         r->sync_ms = o->sync_interval_ms;
         if (r->sync_ms > 0) {
             ds_mutex_init(&r->sync_mu);
@@ -1167,18 +1248,21 @@ void ds_ring_close(struct ds_ring **rp)
     }
     if (is_file(r)) {
         ds_mutex_lock(&r->mu);
+        /* Destinations of the last run that were not opened in this one are gone: their
+         * slots are forgotten and they hold nothing any more. */
+        for (int i = 0; i < r->ncur; i++)
+            if (r->cur[i].dormant)
+                dormant_drop(r, &r->cur[i]);
         update_head(r);
         bool spent = norm(r, r->head_pos) >= r->tail_pos;
-        /* Slots of destinations that are gone are forgotten. */
-        for (int i = 0; i < MAX_CURSORS; i++)
-            if (r->pslots[i].state == 1)
-                ds_qf_slot_clear(r->map.base, i);
         if (spent) {
             /* Nothing left to deliver: reset to an empty queue (the numbering goes on). */
             r->head_pos = r->tail_pos = r->tail_phys = 0;
             r->head_ord = r->tail_ord = 0;
             for (int i = 0; i < r->ncur; i++) {
                 struct cursor *c = &r->cur[i];
+                if (c->dormant)
+                    continue;
                 c->released = r->next_seq - 1;
                 store_slot(r, c);
             }

@@ -892,9 +892,90 @@ static void test_scan_direct(void)
     ASSERT_U64_EQ(so.damaged_bytes, 8192 - 1072);
 }
 
+static void test_late_cursor_keeps_its_backlog(void)
+{
+    /* After a restart one destination drains everything before the other one opens its
+     * cursor: the second still gets all it had not released (it was dormant meanwhile). */
+    paths("late");
+    struct ds_ring *r = open_ring(g_path, 65536, 0);
+    ASSERT_TRUE(r != NULL);
+    int a = ds_ring_cursor_open(r, "file:/a");
+    int b = ds_ring_cursor_open(r, "forwarder:b");
+    int gone = ds_ring_cursor_open(r, "forwarder:gone");
+    uint64_t na = 1, nb = 1, ng = 1;
+    ASSERT_EQ(put(r, 1, 300), 300);
+    ASSERT_EQ(take(r, a, &na, 250, true), 250);
+    ASSERT_EQ(take(r, b, &nb, 100, true), 100);
+    ASSERT_EQ(take(r, gone, &ng, 200, true), 200);
+    ds_ring_close(&r);
+
+    r = open_ring(g_path, 65536, 0);
+    ASSERT_TRUE(r != NULL);
+    struct ds_ring_stats st;
+    ds_ring_stats(r, &st);
+    ASSERT_U64_EQ(st.records, 200);
+    a = ds_ring_cursor_open(r, "file:/a");
+    ASSERT_EQ(take(r, a, &na, -1, true), 50);
+    ASSERT_EQ(put(r, 301, 20), 20);
+    ASSERT_EQ(take(r, a, &na, -1, true), 20);
+    /* b opens late: it resumes at 101 although a released everything. */
+    b = ds_ring_cursor_open(r, "forwarder:b");
+    ASSERT_EQ(take(r, b, &nb, -1, true), 220);
+    ASSERT_U64_EQ(nb, 321);
+    /* "forwarder:gone" is not in the configuration any more: at close it is forgotten
+     * and does not keep the file from being spent. */
+    ds_ring_close(&r);
+    ASSERT_U64_EQ(fsize(g_path), DS_QF_DATA_OFF);
+    r = open_ring(g_path, 65536, 0);
+    ASSERT_TRUE(r != NULL);
+    ASSERT_EQ(ds_ring_cursor_count(r), 2); /* a and b; gone's slot was cleared */
+    ds_ring_close(&r);
+    ds_file_remove(g_path);
+}
+
+static void test_dormant_gives_way_on_overflow(void)
+{
+    /* A dormant destination's backlog is released first when the queue is full, like a
+     * disconnected one's; drop-newest then protects the live destination's backlog. */
+    paths("dormant");
+    struct ds_ring *r = open_ring(g_path, 16384, 0);
+    ASSERT_TRUE(r != NULL);
+    int a = ds_ring_cursor_open(r, "a");
+    int d = ds_ring_cursor_open(r, "d");
+    uint64_t na = 1, nd = 1;
+    ASSERT_EQ(put(r, 1, 100), 100);
+    ASSERT_EQ(take(r, a, &na, 100, true), 100);
+    ASSERT_EQ(take(r, d, &nd, 10, true), 10);
+    ds_ring_close(&r);
+    r = open_ring(g_path, 16384, 0);
+    ASSERT_TRUE(r != NULL);
+    a = ds_ring_cursor_open(r, "a"); /* d stays dormant, holding 11..100 */
+    uint64_t id = 101;
+    for (int i = 0; i < 20; i++) {
+        id += put(r, id, 10);
+        ASSERT_TRUE(take(r, a, &na, -1, true) >= 0);
+    }
+    struct ds_ring_stats st;
+    ds_ring_stats(r, &st);
+    ASSERT_U64_EQ(st.dropped, 0);
+    ASSERT_U64_EQ(id, 301);
+    ASSERT_U64_EQ(na, 301);
+    int n = ds_ring_cursor_count(r);
+    ASSERT_EQ(n, 2);
+    struct ds_cursor_stats cs;
+    ds_ring_cursor_stats(r, 1, &cs);
+    ASSERT_STR_EQ(cs.name, "d");
+    ASSERT_TRUE(!cs.connected);
+    ASSERT_TRUE(cs.skipped > 0);
+    ds_ring_close(&r);
+    ds_file_remove(g_path);
+}
+
 DS_TEST_MAIN(DS_TEST(test_clean_restart), DS_TEST(test_wrapped_restart),
              DS_TEST(test_crash_images), DS_TEST(test_torn_append), DS_TEST(test_flipped_bytes),
              DS_TEST(test_truncated), DS_TEST(test_superblock_damage), DS_TEST(test_slot_damage),
              DS_TEST(test_capacity_change), DS_TEST(test_foreign_file),
              DS_TEST(test_inspect_read_only), DS_TEST(test_sync_thread),
-             DS_TEST(test_long_names_and_many_cursors), DS_TEST(test_scan_direct))
+             DS_TEST(test_long_names_and_many_cursors), DS_TEST(test_scan_direct),
+             DS_TEST(test_late_cursor_keeps_its_backlog),
+             DS_TEST(test_dormant_gives_way_on_overflow))
