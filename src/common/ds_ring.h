@@ -45,7 +45,12 @@ void ds_ring_close(struct ds_ring **r);
 
 /* A cursor per destination, named stably ("file:/var/log/x.jsonl",
  * "forwarder:siem:514") so a restart resumes each destination where it stopped.
- * Returns the cursor id (>= 0) or a negative error. */
+ * Returns the cursor id (>= 0) or a negative error (DS_EINVAL: the name is open
+ * already; DS_ENOSPC: 64 cursors).  With a queue file, the destinations of the last run
+ * are "dormant" cursors from ds_ring_open on: opening one resumes it; until then it
+ * keeps its records like a disconnected destination (given up first on overflow), and
+ * at close a destination that was not opened is forgotten.  A new name starts at the
+ * oldest record held. */
 int ds_ring_cursor_open(struct ds_ring *r, const char *name);
 /* Disconnected cursors are the first whose records are released on overflow. */
 void ds_ring_cursor_set_connected(struct ds_ring *r, int id, bool connected);
@@ -86,6 +91,8 @@ struct ds_cursor_stats {
     bool connected;
 };
 void ds_ring_stats(struct ds_ring *r, struct ds_ring_stats *out);
+/* Ids 0..count-1 are valid for ds_ring_cursor_stats; dormant cursors count too (they
+ * show as disconnected). */
 int ds_ring_cursor_count(struct ds_ring *r);
 void ds_ring_cursor_stats(struct ds_ring *r, int id, struct ds_cursor_stats *out);
 
