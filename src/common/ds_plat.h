@@ -141,6 +141,10 @@ void ds_mmap_close(struct ds_mmap *m);
  * for lack of space later (a sparse file would raise SIGBUS on a full disk).
  * DS_ENOSPC when the space is not there. */
 int ds_mmap_allocate(struct ds_mmap *m);
+/* Take an exclusive advisory lock on the mapped file without waiting (one process
+ * per queue file).  DS_EAGAIN when another open of the file holds it; released by
+ * ds_mmap_close or when the process dies. */
+int ds_mmap_lock(struct ds_mmap *m);
 int ds_file_remove(const char *path);
 int ds_file_rename(const char *from, const char *to);
 int ds_file_size(const char *path, uint64_t *size);

@@ -729,3 +729,14 @@ int ds_mmap_allocate(struct ds_mmap *m)
     int e = posix_fallocate((int)m->fd, 0, (off_t)m->len);
     return e == 0 ? DS_OK : err_from_errno(e);
 }
+
+#include <sys/file.h>
+
+int ds_mmap_lock(struct ds_mmap *m)
+{
+    if (m->fd < 0)
+        return DS_EINVAL;
+    if (flock((int)m->fd, LOCK_EX | LOCK_NB) == 0)
+        return DS_OK;
+    return errno == EWOULDBLOCK ? DS_EAGAIN : err_from_errno(errno);
+}
