@@ -913,6 +913,12 @@ static int map_file(struct ds_ring *r, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot map the queue file: %s", r->path, ds_strerror(rc));
         return rc;
     }
+    rc = ds_mmap_lock(&r->map);
+    if (rc != DS_OK) {
+        ds_mmap_close(&r->map);
+        snprintf(err, errlen, "%s: the queue file is in use by another process", r->path);
+        return rc == DS_EAGAIN ? DS_EPERM : rc;
+    }
     rc = ds_mmap_allocate(&r->map);
     if (rc != DS_OK) {
         ds_mmap_close(&r->map);
@@ -938,30 +944,41 @@ static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, ch
     int nsb = 0;
     bool in_place = true;
     bool header_zero = true;
+    struct ds_mmap peek;
+    memset(&peek, 0, sizeof(peek));
     if (exists) {
-        /* Look at the header without changing the file's size. */
-        struct ds_mmap m;
-        int rc = ds_mmap_open(o->file, (size_t)fsize, &m, NULL, NULL);
+        /* Look at the header without changing the file's size; the lock proves that no
+         * other process uses the file. */
+        int rc = ds_mmap_open(o->file, (size_t)fsize, &peek, NULL, NULL);
         if (rc != DS_OK) {
             snprintf(err, errlen, "%s: cannot map the queue file: %s", o->file, ds_strerror(rc));
             return rc;
         }
-        nsb = ds_qf_super_load(m.base, fsize, &sb);
+        rc = ds_mmap_lock(&peek);
+        if (rc != DS_OK) {
+            ds_mmap_close(&peek);
+            snprintf(err, errlen, "%s: the queue file is in use by another process", o->file);
+            return rc == DS_EAGAIN ? DS_EPERM : rc;
+        }
+        nsb = ds_qf_super_load(peek.base, fsize, &sb);
         uint64_t hz = fsize < DS_QF_DATA_OFF ? fsize : DS_QF_DATA_OFF;
         for (uint64_t i = 0; i < hz && header_zero; i++)
-            header_zero = ((const uint8_t *)m.base)[i] == 0;
-        ds_mmap_close(&m);
+            header_zero = ((const uint8_t *)peek.base)[i] == 0;
         if (nsb > 0)
             in_place = sb.capacity == r->cap;
         else
             in_place = fsize == DS_QF_DATA_OFF + r->cap;
+        if (in_place)
+            ds_mmap_close(&peek); /* map_file takes the lock again */
     }
 
     if (exists && !in_place) {
+        /* The old file stays locked (peek) while it is moved aside and emptied. */
         char old[1100];
         snprintf(old, sizeof(old), "%s.old", o->file);
         int rc = ds_file_rename(o->file, old);
         if (rc != DS_OK) {
+            ds_mmap_close(&peek);
             snprintf(err, errlen, "%s: cannot move the old queue file aside: %s", o->file,
                      ds_strerror(rc));
             return rc;
@@ -976,10 +993,12 @@ static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, ch
         rc = map_file(r, err, errlen);
         if (rc != DS_OK) {
             ds_file_rename(old, o->file);
+            ds_mmap_close(&peek);
             return rc;
         }
         init_empty_file(r, 1);
         salvage_foreign(r, old, fsize, &sf);
+        ds_mmap_close(&peek);
         return DS_OK;
     }
 

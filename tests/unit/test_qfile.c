@@ -971,6 +971,41 @@ static void test_dormant_gives_way_on_overflow(void)
     ds_file_remove(g_path);
 }
 
+static void test_one_process_per_file(void)
+{
+    /* A second open of a queue file in use fails (and leaves it alone), whatever its
+     * queue-size; after the first closes, the file opens again. */
+    paths("lock");
+    struct ds_ring *r = open_ring(g_path, 65536, 0);
+    ASSERT_TRUE(r != NULL);
+    int a = ds_ring_cursor_open(r, "a");
+    ASSERT_EQ(put(r, 1, 10), 10);
+    uint64_t sizes[2] = {65536, 131072};
+    for (int i = 0; i < 2; i++) {
+        struct ds_ring_options o = {sizes[i], DS_OVERFLOW_DROP_NEWEST, g_path, 0};
+        struct ds_ring *r2 = NULL;
+        char err[512];
+        ASSERT_EQ(ds_ring_open(&o, &r2, err, sizeof(err)), DS_EPERM);
+        ASSERT_TRUE(r2 == NULL);
+        ASSERT_TRUE(strstr(err, "in use by another process") != NULL);
+        ASSERT_TRUE(exists(g_path));
+    }
+    char old[300];
+    snprintf(old, sizeof(old), "%s.old", g_path);
+    ASSERT_TRUE(!exists(old));
+    ASSERT_EQ(put(r, 11, 5), 5);
+    uint64_t na = 1;
+    ASSERT_EQ(take(r, a, &na, -1, false), 15);
+    ds_ring_close(&r);
+    r = open_ring(g_path, 65536, 0);
+    ASSERT_TRUE(r != NULL);
+    struct ds_ring_stats st;
+    ds_ring_stats(r, &st);
+    ASSERT_U64_EQ(st.records, 15);
+    ds_ring_close(&r);
+    ds_file_remove(g_path);
+}
+
 DS_TEST_MAIN(DS_TEST(test_clean_restart), DS_TEST(test_wrapped_restart),
              DS_TEST(test_crash_images), DS_TEST(test_torn_append), DS_TEST(test_flipped_bytes),
              DS_TEST(test_truncated), DS_TEST(test_superblock_damage), DS_TEST(test_slot_damage),
@@ -978,4 +1013,4 @@ DS_TEST_MAIN(DS_TEST(test_clean_restart), DS_TEST(test_wrapped_restart),
              DS_TEST(test_inspect_read_only), DS_TEST(test_sync_thread),
              DS_TEST(test_long_names_and_many_cursors), DS_TEST(test_scan_direct),
              DS_TEST(test_late_cursor_keeps_its_backlog),
-             DS_TEST(test_dormant_gives_way_on_overflow))
+             DS_TEST(test_dormant_gives_way_on_overflow), DS_TEST(test_one_process_per_file))
