@@ -35,6 +35,7 @@
 #define STOP_BUDGET_MS 5000
 #define INBOX_MAX 2
 #define PEER_CLOSED_DRAIN_MS 1000
+#define PEER_CLOSED_MAX_WAIT_MS 30000
 
 enum tstate { TS_CONNECTING = 0, TS_CONNECTED, TS_BACKOFF, TS_STOPPED };
 static const char *const tstate_names[] = {"connecting", "connected", "backoff", "stopped"};
@@ -251,21 +252,21 @@ static void push_mark(struct fwd_target *ft, const struct ds_rec *recs, int n, u
     ft->marks[ft->nmarks++] = (struct mark){recs[0].seq, recs[n - 1].seq, end_off, (uint32_t)n};
 }
 
-/* How many of the oldest marks (or kept items) durable may let go: all but the one
- * before the first that the peer has not fully acknowledged; without acknowledgement
- * information, all but the last. */
-static size_t durable_releasable(struct fwd_target *ft, const uint64_t *end_offs, size_t n)
-{
-    if (n == 0)
-        return 0;
-    uint64_t acked;
-    if (ds_target_acked(&ft->t, &acked) != DS_OK)
-        return n - 1;
-    size_t j = 0;
-    while (j < n && end_offs[j] <= acked)
-        j++;
-    return j > 0 ? j - 1 : 0;
-}
+/* Durable: how many of the oldest written batches may go, given the wire offsets at
+ * which each ended (end_off(i), i < n): all but the one before the first batch the peer
+ * has not fully acknowledged; without acknowledgement information, all but the last. */
+#define DURABLE_RELEASABLE(ft, n, end_off_of_i, out)                           \
+    do {                                                                      \
+        uint64_t acked_;                                                      \
+        size_t j_ = 0;                                                        \
+        if (ds_target_acked(&(ft)->t, &acked_) != DS_OK) {                    \
+            j_ = (n);                                                         \
+        } else {                                                              \
+            for (size_t i = 0; i < (n) && (end_off_of_i) <= acked_; i++)      \
+                j_ = i + 1;                                                   \
+        }                                                                     \
+        (out) = j_ > 0 ? j_ - 1 : 0;                                          \
+    } while (0)
 
 static void bcast_release(struct fwd_target *ft)
 {
@@ -273,15 +274,10 @@ static void bcast_release(struct fwd_target *ft)
     if (ft->nmarks == 0)
         return;
     size_t k;
-    if (ft->recovery != DS_RECOVERY_DURABLE) {
+    if (ft->recovery != DS_RECOVERY_DURABLE)
         k = ft->nmarks;
-    } else {
-        uint64_t offs[64];
-        size_t n = ft->nmarks < 64 ? ft->nmarks : 64;
-        for (size_t i = 0; i < n; i++)
-            offs[i] = ft->marks[i].end_off;
-        k = durable_releasable(ft, offs, n);
-    }
+    else
+        DURABLE_RELEASABLE(ft, ft->nmarks, ft->marks[i].end_off, k);
     if (k == 0)
         return;
     ds_ring_release(f->ring, ft->cursor, ft->marks[k - 1].last);
@@ -289,14 +285,18 @@ static void bcast_release(struct fwd_target *ft)
     ft->nmarks -= k;
 }
 
-/* The connection failed; inflight is the batch whose write failed (n == 0: none). */
 /* Before recovery decides what to resend: a peer that closed its side gets our close
- * and a moment to acknowledge what it has; then every batch the peer's TCP
+ * and time to acknowledge what it still reads (while acknowledgements progress, within
+ * write-timeout each, 30 s at most); then every batch the peer's TCP
  * acknowledged by now (while a write was blocked, say) counts as delivered. */
 static void settle_acks(struct fwd_target *ft, int rc)
 {
-    if (rc == DS_ECLOSED)
-        ds_target_half_close(&ft->t, PEER_CLOSED_DRAIN_MS);
+    if (rc != DS_ECLOSED)
+        return;
+    unsigned max = PEER_CLOSED_MAX_WAIT_MS;
+    if (stopping(ft->f) && stop_remaining_ms(ft->f) < max)
+        max = stop_remaining_ms(ft->f);
+    ds_target_half_close(&ft->t, ft->t.write_timeout_ms, max);
 }
 
 static void bcast_fail(struct fwd_target *ft, const struct ds_rec *inflight, int n, int rc)
@@ -812,11 +812,14 @@ static void group_release_kept(struct fwd_target *ft)
             item_free(it);
         return;
     }
-    uint64_t offs[64];
-    size_t n = 0;
-    for (struct item *it = ft->kept.head; it && n < 64; it = it->next)
-        offs[n++] = it->end_off;
-    size_t k = durable_releasable(ft, offs, n);
+    /* the ends of the kept items, oldest first */
+    size_t n = (size_t)ft->kept.count, k;
+    uint64_t *ends = ds_xmalloc(sizeof(uint64_t) * (n ? n : 1));
+    size_t m = 0;
+    for (struct item *it = ft->kept.head; it; it = it->next)
+        ends[m++] = it->end_off;
+    DURABLE_RELEASABLE(ft, n, ends[i], k);
+    free(ends);
     while (k-- > 0)
         item_free(list_pop(&ft->kept));
 }

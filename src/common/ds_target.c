@@ -181,18 +181,25 @@ int ds_target_acked(struct ds_target *t, uint64_t *acked)
     return DS_OK;
 }
 
-void ds_target_half_close(struct ds_target *t, unsigned wait_ms)
+void ds_target_half_close(struct ds_target *t, unsigned no_progress_ms, unsigned max_ms)
 {
     if (!ds_target_connected(t))
         return;
     if (t->session)
         ds_tls_notify_close(t->session);
     ds_sock_shutdown_wr(t->sock);
-    uint64_t end = ds_time_mono_ms() + wait_ms;
-    uint64_t acked;
-    while (ds_target_acked(t, &acked) == DS_OK && acked < ds_target_wire_out(t) &&
-           ds_time_mono_ms() < end)
+    uint64_t now = ds_time_mono_ms(), end = now + max_ms, stall = now + no_progress_ms;
+    uint64_t acked, last = 0;
+    while (ds_target_acked(t, &acked) == DS_OK && acked < ds_target_wire_out(t)) {
+        now = ds_time_mono_ms();
+        if (acked > last) {
+            last = acked;
+            stall = now + no_progress_ms;
+        }
+        if (now >= stall || now >= end)
+            break;
         ds_sleep_ms(5);
+    }
 }
 
 /* Half-close and read until EOF for at most drain_ms (plain TCP). */

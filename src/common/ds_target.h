@@ -78,10 +78,11 @@ int ds_target_acked(struct ds_target *t, uint64_t *acked);
 /* Bytes put on the wire on this connection. */
 uint64_t ds_target_wire_out(const struct ds_target *t);
 
-/* The peer closed its side: send our close (close_notify, TCP half-close) and wait up
- * to wait_ms until the peer's TCP acknowledged every byte written, so that the caller's
- * recovery sees what really arrived.  The connection must still be closed after. */
-void ds_target_half_close(struct ds_target *t, unsigned wait_ms);
+/* The peer closed its side: send our close (close_notify, TCP half-close) and wait until
+ * the peer's TCP acknowledged every byte written, so that the caller's recovery sees what
+ * really arrived.  The wait ends early when acknowledgements make no progress for
+ * no_progress_ms, and after max_ms in any case.  The connection must still be closed. */
+void ds_target_half_close(struct ds_target *t, unsigned no_progress_ms, unsigned max_ms);
 
 /* Close the connection.  graceful: close_notify (TLS), half-close, read to EOF for at
  * most drain_ms; DS_OK when the peer closed its side in time.  Otherwise a reset. */
