@@ -32,6 +32,7 @@
 
 struct cursor {
     char *name;
+    char *stored_name;           /* a dormant cursor's name as stored (freed at close) */
     uint64_t read_pos, read_ord; /* next record to hand out */
     uint64_t rel_pos, rel_ord;   /* first record not yet released */
     uint64_t last_read;          /* seq last handed out */
@@ -421,8 +422,12 @@ int ds_ring_cursor_open(struct ds_ring *r, const char *name)
     if (id >= 0) {
         /* This destination was here before: it resumes where it stopped. */
         struct cursor *c = &r->cur[id];
-        free(c->name);
-        c->name = ds_xstrdup(name);
+        if (strcmp(c->name, name) != 0) {
+            /* A stats caller may still hold the stored (hashed) name: keep it alive. */
+            free(c->stored_name);
+            c->stored_name = c->name;
+            c->name = ds_xstrdup(name);
+        }
         c->dormant = false;
         c->connected = true;
         ds_mutex_unlock(&r->mu);
@@ -1305,8 +1310,10 @@ void ds_ring_close(struct ds_ring **rp)
     } else {
         free(r->data);
     }
-    for (int i = 0; i < r->ncur; i++)
+    for (int i = 0; i < r->ncur; i++) {
         free(r->cur[i].name);
+        free(r->cur[i].stored_name);
+    }
     ds_cond_destroy(&r->readers);
     ds_mutex_destroy(&r->mu);
     free(r->path);
