@@ -143,6 +143,8 @@ int64_t ds_sock_send(ds_sock s, const void *b, size_t l) { (void)s, (void)b, (vo
 int64_t ds_sock_writev(ds_sock s, const struct ds_iov *v, int n) { (void)s, (void)v, (void)n; return DS_ENOTSUP; }
 int ds_sock_shutdown_wr(ds_sock s) { (void)s; return DS_ENOTSUP; }
 void ds_sock_close(ds_sock s) { (void)s; }
+int ds_sock_unacked(ds_sock s, uint64_t *bytes) { (void)s, (void)bytes; return DS_ENOTSUP; }
+void ds_sock_abort(ds_sock s) { (void)s; }
 int ds_poll(struct ds_pollfd *f, int n, int t) { (void)f, (void)n, (void)t; return DS_ENOTSUP; }
 int ds_wakeup_init(struct ds_wakeup *w) { (void)w; return DS_ENOTSUP; }
 void ds_wakeup_signal(struct ds_wakeup *w) { (void)w; }
@@ -155,6 +157,8 @@ int ds_mmap_open(const char *p, size_t l, struct ds_mmap *m, bool *e, uint64_t *
 }
 int ds_mmap_sync(struct ds_mmap *m, size_t o, size_t l, bool a) { (void)m, (void)o, (void)l, (void)a; return DS_ENOTSUP; }
 void ds_mmap_close(struct ds_mmap *m) { (void)m; }
+int ds_mmap_allocate(struct ds_mmap *m) { (void)m; return DS_ENOTSUP; }
+int ds_mmap_lock(struct ds_mmap *m) { (void)m; return DS_ENOTSUP; }
 int ds_file_remove(const char *p) { return DeleteFileA(p) ? DS_OK : DS_EIO; }
 int ds_file_rename(const char *f, const char *t)
 {
