@@ -339,7 +339,7 @@ ds_json_count_is() {
 
 # Common Python for ds_pycheck scripts: check(), load_events(), get().
 DS_PY_PRELUDE=$(cat <<'PYEOF'
-import json, sys
+import ipaddress, json, sys
 
 def check(desc, cond, detail=''):
     if cond:
@@ -443,6 +443,26 @@ def parse_dig(path):
                 name, ttl, cls, typ, rdata = line.split(None, 4)
                 r['answers'].append((name, int(ttl), cls, typ, rdata))
     return r
+
+def _norm_rdata(rtype, rdata):
+    """A and AAAA rdata compared as addresses (so 2001:db8::1 equals 2001:0db8::1)."""
+    if rtype in ('A', 'AAAA') and isinstance(rdata, str):
+        try:
+            return str(ipaddress.ip_address(rdata))
+        except ValueError:
+            pass
+    return rdata
+
+def json_rrs(ev, ttl=True):
+    """The answer records of a JSON response event, sorted, as (name, type, class[, ttl], rdata)."""
+    return sorted((rr.get('name'), rr.get('type'), rr.get('class')) +
+                  ((rr.get('ttl'),) if ttl else ()) + (_norm_rdata(rr.get('type'), rr.get('rdata')),)
+                  for rr in (get(ev, 'response.rrs') or []))
+
+def dig_rrs(dig, ttl=True):
+    """The answer records dig printed, in the same form as json_rrs."""
+    return sorted((n, t, c) + ((tl,) if ttl else ()) + (_norm_rdata(t, d),)
+                  for n, tl, c, t, d in dig['answers'])
 
 def expect_fields(desc, ev, want):
     """want: {dotted key: value}; one check per event, listing every mismatch."""
