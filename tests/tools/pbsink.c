@@ -45,6 +45,7 @@
 
 static const uint8_t TAG_MAGIC[8] = {0xd5, 0x5e, 0x9a, 0x7e, 0x70, 0x62, 0x67, 0x6e};
 #define MAX_CONNS 256
+#define READ_CHUNK (1 << 18)
 #define MAX_SEQ_BITS (1ull << 31) /* bitmap of at most 256 MiB */
 
 enum framing { FR_16, FR_32, FR_NEWLINE, FR_OCTET };
@@ -167,7 +168,13 @@ static bool text_tag(const uint8_t *p, size_t len, uint64_t *seq)
     static const char key[] = "\"messageId\"";
     size_t kl = sizeof(key) - 1;
     for (size_t i = 0; i + kl < len; i++) {
-        if (p[i] != '"' || memcmp(p + i, key, kl) != 0)
+        /* Hop with memchr (vectorised; this runs for every event) to the next 'I', the
+         * rarest letter of the key, and look for the key around it. */
+        const uint8_t *q = memchr(p + i + 8, 'I', len - kl - i);
+        if (!q)
+            return false;
+        i = (size_t)(q - p) - 8;
+        if (memcmp(p + i, key, kl) != 0)
             continue;
         size_t j = i + kl;
         while (j < len && (p[j] == ' ' || p[j] == ':'))
@@ -462,7 +469,6 @@ int main(int argc, char **argv)
     struct ds_thread sig;
     ds_thread_create(&sig, signal_thread, NULL, "pbsink-sig");
 
-    uint8_t *rbuf = ds_xmalloc(1 << 18);
     uint64_t last_progress = 0, progress_events = UINT64_MAX;
     struct ds_pollfd pf[MAX_CONNS + 2];
     bool expect_done = false;
@@ -496,7 +502,8 @@ int main(int argc, char **argv)
             struct conn *c = &k.conns[i];
             bool closed = false;
             for (int rounds = 0; rounds < 16; rounds++) {
-                int64_t n = conn_recv(c, rbuf, 1 << 18);
+                ds_buf_grow(&c->in, READ_CHUNK); /* read straight into the stream buffer */
+                int64_t n = conn_recv(c, c->in.data + c->in.len, READ_CHUNK);
                 if (n == DS_EAGAIN)
                     break;
                 if (n <= 0) {
@@ -504,7 +511,7 @@ int main(int argc, char **argv)
                     break;
                 }
                 uint64_t before = k.events;
-                ds_buf_append(&c->in, rbuf, (size_t)n);
+                c->in.len += (size_t)n;
                 bool framed = consume(&k, c);
                 if (k.events != before) {
                     k.last_us = ds_time_now_us();
@@ -538,10 +545,12 @@ int main(int argc, char **argv)
     /* Stop: count what is already queued on the sockets, then report. */
     for (int i = k.nconns - 1; i >= 0; i--) {
         while (!expect_done) {
-            int64_t n = conn_recv(&k.conns[i], rbuf, 1 << 18);
+            struct ds_buf *in = &k.conns[i].in;
+            ds_buf_grow(in, READ_CHUNK);
+            int64_t n = conn_recv(&k.conns[i], in->data + in->len, READ_CHUNK);
             if (n <= 0)
                 break;
-            ds_buf_append(&k.conns[i].in, rbuf, (size_t)n);
+            in->len += (size_t)n;
             if (!consume(&k, &k.conns[i]))
                 break;
         }
@@ -557,7 +566,6 @@ int main(int argc, char **argv)
     ds_sock_close(l);
     if (!expect_done)
         ds_thread_join(&sig); /* it returned after the stop signal */
-    free(rbuf);
     free(k.bits);
     if (k.counter)
         ds_mmap_close(&counter_map);
