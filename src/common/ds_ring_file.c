@@ -145,12 +145,6 @@ struct inplace_scan {
     size_t nregions, cap_regions;
 };
 
-static void scan_record_count(void *arg, uint64_t pos, const struct ds_qf_rec *h,
-                              const uint8_t *payload)
-{
-    (void)arg, (void)pos, (void)h, (void)payload;
-}
-
 static void scan_damage_collect(void *arg, uint64_t pos, uint64_t len)
 {
     struct inplace_scan *x = arg;
@@ -162,37 +156,91 @@ static void scan_damage_collect(void *arg, uint64_t pos, uint64_t len)
     x->regions[x->nregions++] = (struct region){pos, len};
 }
 
-/* Slots: load every valid one.  Damaged ones are set aside (when sf is not NULL);
- * returns their bytes. */
-static uint64_t load_slots(struct ds_ring *r, const uint8_t *base, uint64_t avail,
-                           struct side_file *sf, uint64_t *min_released,
-                           uint64_t *max_released)
+/* What a queue file's header says. */
+struct header_view {
+    int nsb;                 /* valid superblock copies */
+    struct ds_qf_super sb;   /* the current one */
+    uint64_t minrel, maxrel; /* over the valid cursor slots (UINT64_MAX and 0: none) */
+    uint64_t damaged;        /* damaged slots, and the superblocks when neither is valid */
+    bool zero;               /* the header is all zeros (never written) */
+};
+
+/* Read the header of a file of fsize bytes mapped at base.  Valid slots go to pslots
+ * (state 1) when given; damaged header bytes are set aside into sf when given. */
+static void read_header(const char *path, const uint8_t *base, uint64_t fsize,
+                        struct ds_ring_pslot *pslots, struct side_file *sf,
+                        struct header_view *v)
 {
-    uint64_t damaged = 0;
-    *min_released = UINT64_MAX;
-    *max_released = 0;
+    memset(v, 0, sizeof(*v));
+    v->nsb = ds_qf_super_load(base, fsize, &v->sb);
+    uint64_t hz = fsize < DS_QF_DATA_OFF ? fsize : DS_QF_DATA_OFF;
+    v->zero = true;
+    for (uint64_t i = 0; i < hz && v->zero; i++)
+        v->zero = base[i] == 0;
+    v->minrel = UINT64_MAX;
+    int bad = 0;
     for (int i = 0; i < DS_RING_MAX_CURSORS; i++) {
-        struct ds_qf_slot s;
-        int st = ds_qf_slot_load(base, avail, i, &s);
+        struct ds_qf_slot sl;
+        int st = ds_qf_slot_load(base, fsize, i, &sl);
         if (st == 1) {
-            r->pslots[i].state = 1;
-            r->pslots[i].s = s;
-            if (s.released < *min_released)
-                *min_released = s.released;
-            if (s.released > *max_released)
-                *max_released = s.released;
-        } else if (st < 0 && sf) {
+            if (pslots) {
+                pslots[i].state = 1;
+                pslots[i].s = sl;
+            }
+            if (sl.released < v->minrel)
+                v->minrel = sl.released;
+            if (sl.released > v->maxrel)
+                v->maxrel = sl.released;
+        } else if (st < 0) {
             uint64_t off = DS_QF_SLOT_OFF + (uint64_t)i * 2 * DS_QF_SLOT_SIZE;
-            side_put(sf, off, base + off, 2 * DS_QF_SLOT_SIZE);
-            damaged += 2 * DS_QF_SLOT_SIZE;
-            ds_log_warn(COMP, "%s: cursor slot %d is damaged; that destination starts again "
-                        "from the oldest buffered event", r->path, i);
+            if (sf)
+                side_put(sf, off, base + off, 2 * DS_QF_SLOT_SIZE);
+            v->damaged += 2 * DS_QF_SLOT_SIZE;
+            bad++;
         }
     }
-    return damaged;
+    if (bad && sf && v->nsb)
+        ds_log_warn(COMP, "%s: %d cursor slot(s) damaged; those destinations start again from "
+                    "the oldest buffered event", path, bad);
+    if (v->nsb == 0 && !v->zero) {
+        uint64_t n = fsize < 2 * DS_QF_SUPER_STRIDE ? fsize : 2 * DS_QF_SUPER_STRIDE;
+        if (sf)
+            side_put(sf, 0, base, n);
+        v->damaged += n;
+    }
 }
 
-/* Walk forward from the head to count the records (ordinals) of the salvaged ring. */
+/* The scan's starting point: the superblock's head, or without one the lowest seq
+ * some known destination has not released. */
+static struct ds_qf_scan_in scan_input(const struct header_view *v, const uint8_t *data,
+                                       uint64_t cap, uint64_t avail)
+{
+    struct ds_qf_scan_in in = {
+        .data = data,
+        .capacity = cap,
+        .avail = avail,
+        .start_pos = v->nsb ? v->sb.head_pos : 0,
+        .min_seq = v->nsb ? v->sb.head_seq : (v->minrel == UINT64_MAX ? 1 : v->minrel + 1),
+        .start_known = v->nsb > 0,
+        .tail_hint = v->nsb ? v->sb.tail_pos : 0,
+    };
+    return in;
+}
+
+/* The next seq: above the chain, the superblock's count and every released seq, so
+ * that no seq is given twice even when the newest records were lost. */
+static uint64_t next_seq_of(const struct header_view *v, const struct ds_qf_scan_out *so,
+                            uint64_t min_seq)
+{
+    uint64_t next = so->records ? so->last_seq + 1 : min_seq;
+    if (v->nsb && v->sb.next_seq > next)
+        next = v->sb.next_seq;
+    if (v->maxrel + 1 > next)
+        next = v->maxrel + 1;
+    return next ? next : 1;
+}
+
+/* The ring's positions after an in-place salvage (ordinals start at 0). */
 static void set_ring_from_scan(struct ds_ring *r, const struct ds_qf_scan_out *so)
 {
     r->head_pos = so->head_pos;
@@ -288,7 +336,6 @@ static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, ch
     memset(&sb, 0, sizeof(sb));
     int nsb = 0;
     bool in_place = true;
-    bool header_zero = true;
     struct ds_mmap peek;
     memset(&peek, 0, sizeof(peek));
     if (exists) {
@@ -306,9 +353,6 @@ static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, ch
             return rc == DS_EAGAIN ? DS_EPERM : rc;
         }
         nsb = ds_qf_super_load(peek.base, fsize, &sb);
-        uint64_t hz = fsize < DS_QF_DATA_OFF ? fsize : DS_QF_DATA_OFF;
-        for (uint64_t i = 0; i < hz && header_zero; i++)
-            header_zero = ((const uint8_t *)peek.base)[i] == 0;
         if (nsb > 0)
             in_place = sb.capacity == r->cap;
         else
@@ -363,32 +407,22 @@ static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, ch
     if (sf.avail > r->cap)
         sf.avail = r->cap;
     sf.base_off = DS_QF_DATA_OFF;
-    uint64_t minrel, maxrel;
-    uint64_t header_damage = load_slots(r, base, fsize, &sf, &minrel, &maxrel);
-    if (nsb == 0 && !header_zero) {
-        header_damage += 2 * DS_QF_SUPER_STRIDE;
-        side_put(&sf, 0, base, 2 * DS_QF_SUPER_STRIDE);
+    struct header_view v;
+    read_header(r->path, base, fsize, r->pslots, &sf, &v);
+    if (v.nsb == 0 && !v.zero)
         ds_log_warn(COMP, "%s: both superblock copies are damaged; rebuilding from the records",
                     r->path);
-    } else if (nsb == 1 && fsize >= DS_QF_SLOT_OFF) {
+    else if (v.nsb == 1 && fsize >= DS_QF_SLOT_OFF)
         ds_log_info(COMP, "%s: one superblock copy was damaged (the other is used)", r->path);
-    }
-    bool reset = nsb && (sb.flags & DS_QF_CLEAN) && sb.head_pos == sb.tail_pos;
+    bool reset = v.nsb && (v.sb.flags & DS_QF_CLEAN) && v.sb.head_pos == v.sb.tail_pos;
     if (fsize < DS_QF_DATA_OFF + r->cap && !(reset && fsize == DS_QF_DATA_OFF))
         ds_log_warn(COMP, "%s: the file was truncated to %" PRIu64 " bytes (expected %" PRIu64
                     ")", r->path, fsize, DS_QF_DATA_OFF + r->cap);
 
-    struct ds_qf_scan_in in = {
-        .data = r->data,
-        .capacity = r->cap,
-        .avail = r->cap, /* the mapping is full size now; missing bytes read as zero */
-        .start_pos = nsb ? sb.head_pos : 0,
-        .min_seq = nsb ? sb.head_seq : (minrel == UINT64_MAX ? 1 : minrel + 1),
-        .start_known = nsb > 0,
-        .tail_hint = nsb ? sb.tail_pos : 0,
-    };
+    /* The mapping is full size now: bytes a cut file lacks read as zeros. */
+    struct ds_qf_scan_in in = scan_input(&v, r->data, r->cap, r->cap);
     struct inplace_scan xs = {.r = r, .sf = &sf};
-    struct ds_qf_scan_cb cb = {&xs, scan_record_count, scan_damage_collect};
+    struct ds_qf_scan_cb cb = {&xs, NULL, scan_damage_collect};
     struct ds_qf_scan_out so;
     ds_qf_scan(&in, &cb, &so);
     side_close(&sf);
@@ -400,22 +434,17 @@ static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, ch
     }
     free(xs.regions);
 
-    r->sb = sb;
-    if (nsb == 0) {
+    r->sb = v.sb;
+    if (v.nsb == 0) {
         memset(&r->sb, 0, sizeof(r->sb));
         r->sb.created_us = ds_time_now_us();
     }
     set_ring_from_scan(r, &so);
-    uint64_t next = so.records ? so.last_seq + 1 : in.min_seq;
-    if (nsb && sb.next_seq > next)
-        next = sb.next_seq;
-    if (maxrel + 1 > next)
-        next = maxrel + 1;
-    r->next_seq = next;
+    r->next_seq = next_seq_of(&v, &so, in.min_seq);
     ds__ring_store_super(r, 0);
-    report_salvage(r, so.records, so.damaged_bytes + header_damage,
-                   so.damaged_regions + (header_damage ? 1 : 0), &sf,
-                   nsb && (sb.flags & DS_QF_CLEAN));
+    report_salvage(r, so.records, so.damaged_bytes + v.damaged,
+                   so.damaged_regions + (v.damaged ? 1 : 0), &sf,
+                   v.nsb && (v.sb.flags & DS_QF_CLEAN));
     if (sf.failed)
         ds_log_error(COMP, "%s: writing %s failed; some damaged bytes were not kept", r->path,
                      sf.name);
@@ -462,53 +491,33 @@ static void salvage_foreign(struct ds_ring *r, const char *old_path, uint64_t ol
         return;
     }
     const uint8_t *base = m.base;
-    struct ds_qf_super sb;
-    int nsb = ds_qf_super_load(base, old_size, &sb);
-    uint64_t cap = nsb ? sb.capacity : (old_size > DS_QF_DATA_OFF ? old_size - DS_QF_DATA_OFF : 0);
-    cap -= cap % 8;
     uint64_t avail = old_size > DS_QF_DATA_OFF ? old_size - DS_QF_DATA_OFF : 0;
-    uint64_t minrel, maxrel;
     sf->data = base + DS_QF_DATA_OFF;
-    sf->cap = cap ? cap : 1;
     sf->avail = avail;
     sf->base_off = DS_QF_DATA_OFF;
-    /* Without a superblock the slots are only trusted when they check out; the header
-     * as a whole is set aside below if anything is salvaged. */
-    uint64_t slot_damage = load_slots(r, base, old_size, nsb ? sf : NULL, &minrel, &maxrel);
+    struct header_view v;
+    read_header(r->path, base, old_size, r->pslots, sf, &v);
+    uint64_t cap = v.nsb ? v.sb.capacity : avail;
+    cap -= cap % 8;
+    sf->cap = cap ? cap : 1;
     struct foreign_ctx x = {r, sf};
     uint64_t dropped_before = r->dropped;
     struct ds_qf_scan_out so;
     memset(&so, 0, sizeof(so));
+    struct ds_qf_scan_in in = scan_input(&v, base + DS_QF_DATA_OFF, cap, avail);
     if (cap >= DS_QF_MIN_CAPACITY) {
-        struct ds_qf_scan_in in = {
-            .data = base + DS_QF_DATA_OFF,
-            .capacity = cap,
-            .avail = avail,
-            .start_pos = nsb ? sb.head_pos : 0,
-            .min_seq = nsb ? sb.head_seq : (minrel == UINT64_MAX ? 1 : minrel + 1),
-            .start_known = nsb > 0,
-            .tail_hint = nsb ? sb.tail_pos : 0,
-        };
         struct ds_qf_scan_cb cb = {&x, foreign_record, foreign_damage};
         r->next_seq = in.min_seq;
         ds_qf_scan(&in, &cb, &so);
     }
     uint64_t lost = r->dropped - dropped_before;
     records = so.records - lost;
-    damaged = so.damaged_bytes + slot_damage;
-    regions = so.damaged_regions;
-    if (nsb == 0 && so.records > 0) {
-        uint64_t hz = old_size < DS_QF_DATA_OFF ? old_size : DS_QF_DATA_OFF;
-        side_put(sf, 0, base, hz);
-        damaged += hz;
-        regions++;
-    }
-    if (nsb && sb.next_seq > r->next_seq)
-        r->next_seq = sb.next_seq;
-    if (maxrel + 1 > r->next_seq)
-        r->next_seq = maxrel + 1;
-    if (r->next_seq == 0)
-        r->next_seq = 1;
+    damaged = so.damaged_bytes + v.damaged;
+    regions = so.damaged_regions + (v.damaged ? 1 : 0);
+    uint64_t next = next_seq_of(&v, &so, in.min_seq);
+    if (next > r->next_seq)
+        r->next_seq = next;
+    int nsb = v.nsb;
     bool keep_whole = nsb == 0 && so.records == 0;
     ds_mmap_close(&m);
     if (keep_whole) {
@@ -532,7 +541,7 @@ static void salvage_foreign(struct ds_ring *r, const char *old_path, uint64_t ol
         ds_log_warn(COMP, "%s: %" PRIu64 " salvaged event(s) did not fit into queue-size %" PRIu64
                     " and were dropped", r->path, lost, r->cap);
     ds__ring_store_super(r, 0);
-    report_salvage(r, records, damaged, regions, sf, nsb && (sb.flags & DS_QF_CLEAN));
+    report_salvage(r, records, damaged, regions, sf, nsb && (v.sb.flags & DS_QF_CLEAN));
 }
 
 /* ---- open / close ------------------------------------------------------------------ */
@@ -632,53 +641,25 @@ int ds_ring_inspect(const char *path, struct ds_ring_stats *out, char *err, size
         return rc;
     }
     const uint8_t *base = m.base;
-    struct ds_qf_super sb;
-    int nsb = ds_qf_super_load(base, fsize, &sb);
+    struct header_view v;
+    read_header(path, base, fsize, NULL, NULL, &v);
     uint64_t avail = fsize > DS_QF_DATA_OFF ? fsize - DS_QF_DATA_OFF : 0;
-    uint64_t cap = nsb ? sb.capacity : avail - avail % 8;
-    uint64_t minrel = UINT64_MAX, maxrel = 0;
-    for (int i = 0; i < DS_RING_MAX_CURSORS; i++) {
-        struct ds_qf_slot s;
-        if (ds_qf_slot_load(base, fsize, i, &s) == 1) {
-            if (s.released < minrel)
-                minrel = s.released;
-            if (s.released > maxrel)
-                maxrel = s.released;
-        }
-    }
+    uint64_t cap = v.nsb ? v.sb.capacity : avail - avail % 8;
     struct ds_qf_scan_out so;
     memset(&so, 0, sizeof(so));
-    struct ds_qf_scan_in in = {
-        .data = base + DS_QF_DATA_OFF,
-        .capacity = cap,
-        .avail = avail,
-        .start_pos = nsb ? sb.head_pos : 0,
-        .min_seq = nsb ? sb.head_seq : (minrel == UINT64_MAX ? 1 : minrel + 1),
-        .start_known = nsb > 0,
-        .tail_hint = nsb ? sb.tail_pos : 0,
-    };
+    struct ds_qf_scan_in in = scan_input(&v, base + DS_QF_DATA_OFF, cap, avail);
     if (cap >= DS_QF_MIN_CAPACITY)
         ds_qf_scan(&in, NULL, &so);
-    uint64_t next = so.records ? so.last_seq + 1 : in.min_seq;
-    if (nsb && sb.next_seq > next)
-        next = sb.next_seq;
-    if (maxrel + 1 > next)
-        next = maxrel + 1;
     out->capacity = cap;
     out->bytes_used = so.record_bytes;
     out->records = so.records;
-    out->next_seq = next;
+    out->next_seq = next_seq_of(&v, &so, in.min_seq);
     out->salvaged = so.records;
-    out->set_aside_bytes = so.damaged_bytes;
-    if (nsb == 0) {
-        bool zero = true;
-        uint64_t hz = fsize < DS_QF_DATA_OFF ? fsize : DS_QF_DATA_OFF;
-        for (uint64_t i = 0; i < hz && zero; i++)
-            zero = base[i] == 0;
-        if (!zero)
-            out->set_aside_bytes += so.records ? 2 * DS_QF_SUPER_STRIDE : fsize;
+    /* As an open would count it; a file with nothing recognisable is set aside whole. */
+    out->set_aside_bytes = v.nsb == 0 && so.records == 0 && !v.zero ? fsize
+                                                                     : so.damaged_bytes + v.damaged;
+    if (v.nsb == 0)
         snprintf(err, errlen, "%s: no valid superblock", path);
-    }
     ds_mmap_close(&m);
     return DS_OK;
 }

@@ -599,10 +599,16 @@ static void test_superblock_damage(void)
             memset(img, 0x77, 2 * DS_QF_SUPER_STRIDE); /* both */
         ASSERT_TRUE(spit(g_img, img, n));
         free(img);
+        struct ds_ring_stats is;
+        char err[256];
+        ASSERT_OK(ds_ring_inspect(g_img, &is, err, sizeof(err)));
         r = open_ring(g_img, 65536, 0);
         ASSERT_TRUE(r != NULL);
         struct ds_ring_stats st;
         ds_ring_stats(r, &st);
+        ASSERT_U64_EQ(is.set_aside_bytes, st.set_aside_bytes); /* inspect == open */
+        ASSERT_U64_EQ(is.records, st.records);
+        ASSERT_U64_EQ(is.next_seq, st.next_seq);
         /* Both destinations resume exactly: a at 151, b at 81. */
         ASSERT_TRUE(st.records >= 120);
         ASSERT_U64_EQ(st.next_seq, 201);
@@ -640,6 +646,11 @@ static void test_slot_damage(void)
     memset(img + DS_QF_SLOT_OFF, 0xee, 2 * DS_QF_SLOT_SIZE); /* slot 0 is a's */
     ASSERT_TRUE(spit(g_img, img, n));
     free(img);
+    struct ds_ring_stats is;
+    char err[256];
+    ASSERT_OK(ds_ring_inspect(g_img, &is, err, sizeof(err)));
+    ASSERT_U64_EQ(is.set_aside_bytes, 2 * DS_QF_SLOT_SIZE);
+    ASSERT_U64_EQ(is.records, 120);
     r = open_ring(g_img, 65536, 0);
     ASSERT_TRUE(r != NULL);
     struct ds_ring_stats st;
