@@ -124,7 +124,8 @@ static bool make_room(struct ds_ring *r, uint64_t need)
             break;
         }
         if (!any) {
-            r->dropped++; /* no destination at all: the oldest event goes */
+            if (r->ncur == 0)
+                r->dropped++; /* no destination at all: the oldest event goes */
         } else if (conn) {
             if (r->overflow != DS_OVERFLOW_DROP_OLDEST) {
                 ok = false;
@@ -278,7 +279,7 @@ static void cursor_init(struct ds_ring *r, struct ds_ring_cursor *c, const char 
     c->released = c->last_read = ds__ring_seq_at(r, r->head_pos) - 1;
 }
 
-/* Give c a free queue-file slot (or the slot of a dormant cursor, which then goes). */
+/* Give c a free queue-file slot. */
 static void cursor_take_slot(struct ds_ring *r, struct ds_ring_cursor *c, const char *key,
                              uint16_t klen)
 {
@@ -361,21 +362,9 @@ int ds_ring_cursor_open(struct ds_ring *r, const char *name)
     }
     struct ds_ring_cursor *c = &r->cur[id];
     cursor_init(r, c, name);
-    if (ds__ring_is_file(r)) {
-        if (r->ncur == DS_RING_MAX_CURSORS) {
-            /* Every slot may be taken by dormant cursors: free one first. */
-            bool any_free = false;
-            for (int i = 0; i < DS_RING_MAX_CURSORS; i++)
-                any_free |= r->pslots[i].state == 0;
-            for (int i = 0; i < r->ncur && !any_free; i++) {
-                if (r->cur[i].dormant) {
-                    ds__ring_dormant_drop(r, &r->cur[i]);
-                    any_free = true;
-                }
-            }
-        }
+    /* There are as many slots as cursors, so one is free (an evicted cursor's at least). */
+    if (ds__ring_is_file(r))
         cursor_take_slot(r, c, key, klen);
-    }
     ds_mutex_unlock(&r->mu);
     return id;
 }
