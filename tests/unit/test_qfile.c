@@ -1017,6 +1017,41 @@ static void test_one_process_per_file(void)
     ds_file_remove(g_path);
 }
 
+static void test_new_name_evicts_dormant(void)
+{
+    /* 64 destinations in the file; the next run configures 63 of them and a new one:
+     * the new one takes the place of the one that is gone. */
+    paths("evict");
+    struct ds_ring *r = open_ring(g_path, 65536, 0);
+    ASSERT_TRUE(r != NULL);
+    char name[64][32];
+    for (int i = 0; i < 64; i++) {
+        snprintf(name[i], sizeof(name[i]), "forwarder:t%d", i);
+        ASSERT_EQ(ds_ring_cursor_open(r, name[i]), i);
+    }
+    ASSERT_EQ(put(r, 1, 20), 20);
+    ds_ring_close(&r);
+    r = open_ring(g_path, 65536, 0);
+    ASSERT_TRUE(r != NULL);
+    ASSERT_EQ(ds_ring_cursor_count(r), 64);
+    for (int i = 1; i < 64; i++)
+        ASSERT_TRUE(ds_ring_cursor_open(r, name[i]) >= 0);
+    int n = ds_ring_cursor_open(r, "forwarder:new");
+    ASSERT_EQ(n, 0); /* t0's place */
+    ASSERT_EQ(ds_ring_cursor_open(r, name[0]), DS_ENOSPC);
+    uint64_t nx = 1;
+    ASSERT_EQ(take(r, n, &nx, -1, true), 20);
+    ds_ring_close(&r);
+    r = open_ring(g_path, 65536, 0);
+    ASSERT_TRUE(r != NULL);
+    struct ds_cursor_stats cs;
+    ds_ring_cursor_stats(r, 0, &cs);
+    ASSERT_STR_EQ(cs.name, "forwarder:new");
+    ASSERT_U64_EQ(cs.released, 20);
+    ds_ring_close(&r);
+    ds_file_remove(g_path);
+}
+
 DS_TEST_MAIN(DS_TEST(test_clean_restart), DS_TEST(test_wrapped_restart),
              DS_TEST(test_crash_images), DS_TEST(test_torn_append), DS_TEST(test_flipped_bytes),
              DS_TEST(test_truncated), DS_TEST(test_superblock_damage), DS_TEST(test_slot_damage),
@@ -1024,4 +1059,5 @@ DS_TEST_MAIN(DS_TEST(test_clean_restart), DS_TEST(test_wrapped_restart),
              DS_TEST(test_inspect_read_only), DS_TEST(test_sync_thread),
              DS_TEST(test_long_names_and_many_cursors), DS_TEST(test_scan_direct),
              DS_TEST(test_late_cursor_keeps_its_backlog),
-             DS_TEST(test_dormant_gives_way_on_overflow), DS_TEST(test_one_process_per_file))
+             DS_TEST(test_dormant_gives_way_on_overflow), DS_TEST(test_one_process_per_file),
+             DS_TEST(test_new_name_evicts_dormant))
