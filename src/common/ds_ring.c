@@ -161,7 +161,7 @@ static void jump_to_next_lap(struct ds_ring *r, uint64_t pad)
 }
 
 size_t ds__ring_append_locked(struct ds_ring *r, const struct ds_rec_in *in, size_t n,
-                            const uint32_t *crcs)
+                              const uint32_t *crcs)
 {
     size_t i;
     for (i = 0; i < n; i++) {

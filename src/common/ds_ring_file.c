@@ -250,9 +250,6 @@ static void set_ring_from_scan(struct ds_ring *r, const struct ds_qf_scan_out *s
     r->tail_ord = so->records;
 }
 
-static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, char *err,
-                          size_t errlen);
-
 /* The file on disk cannot be used in place (other capacity, not a queue file): move it
  * aside, create a fresh one and append whatever records it holds. */
 static void salvage_foreign(struct ds_ring *r, const char *old_path, uint64_t old_size,
