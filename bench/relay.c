@@ -72,7 +72,8 @@ static void *relay_thread(void *arg)
             break;
         }
         while (n > 0) {
-            ssize_t w = splice(pfd[0], NULL, p->out, NULL, (size_t)n, SPLICE_F_MOVE | SPLICE_F_MORE);
+            ssize_t w =
+                splice(pfd[0], NULL, p->out, NULL, (size_t)n, SPLICE_F_MOVE | SPLICE_F_MORE);
             if (w < 0) {
                 if (errno == EINTR)
                     continue;
