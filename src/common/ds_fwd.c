@@ -73,6 +73,7 @@ struct fwd_target {
     bool thread_started;
 
     struct ds_buf out, scratch;
+    struct ds_syslog_hdr hdr; /* the constant parts of the syslog header */
     struct ds_rec *recs;
     struct mark *marks;
     size_t nmarks, capmarks;
@@ -186,11 +187,8 @@ static void encode_one(struct fwd_target *ft, const struct ds_rec *rec, const st
     }
     struct ds_buf *s = &ft->scratch;
     ds_buf_reset(s);
-    if (ft->syslog == DS_SYSLOG_RFC5424)
-        ds_syslog_5424_header(s, &ft->sid, rec->kind == DS_REC_METRICS ? "metrics" : "dns",
-                              rec->time_us, rec->seq);
-    else if (ft->syslog == DS_SYSLOG_RFC3164)
-        ds_syslog_3164_header(s, &ft->sid, rec->time_us);
+    ds_syslog_hdr_put(&ft->hdr, s, rec->kind == DS_REC_METRICS ? "metrics" : "dns", rec->time_us,
+                      rec->seq);
     size_t body = s->len;
     int rc = ft->format == DS_FMT_BIND ? ds_enc_bind(s, rec, ctx) : ds_enc_json(s, rec, ctx);
     if (rc != DS_OK || s->len == body) {
@@ -952,6 +950,7 @@ static void target_free(struct fwd_target *ft)
     ds_target_deinit(&ft->t);
     ds_buf_free(&ft->out);
     ds_buf_free(&ft->scratch);
+    ds_syslog_hdr_free(&ft->hdr);
     free(ft->recs);
     free(ft->marks);
     for (struct item *it; (it = list_pop(&ft->inbox));)
@@ -1033,6 +1032,7 @@ int ds_fwd_start(const struct ds_config *cfg, struct ds_ring *ring, const struct
             ft->framing = ds_framing_default(fc->format, ft->syslog);
         ft->recovery = fc->recovery < 0 ? cfg->forwarder_recovery : (enum ds_recovery)fc->recovery;
         ft->sid = (struct ds_syslog_id){f->hostname, "dnsstream", f->procid, f->instance};
+        ds_syslog_hdr_init(&ft->hdr, ft->syslog, &ft->sid);
         ft->recs = ds_xmalloc(sizeof(struct ds_rec) * f->batch);
         if (f->mode == DS_FWD_BROADCAST) {
             char name[320];

@@ -7,12 +7,19 @@
  * reads: octet counting (RFC 6587 3.4.1 / RFC 5425), newline (non-transparent, LF
  * trailer), and 16- or 32-bit big-endian length prefixes (PowerDNS style).
  *
- * Ownership: functions append to a caller-owned ds_buf and keep no state.
- * Threads: any thread, each with its own buffers.
+ * The hot path (the forwarder) builds the constant parts of its header once
+ * (ds_syslog_hdr_init: escaping, PROCID, SD element) and per message appends only the
+ * time, the MSGID and the sequence number (ds_syslog_hdr_put).
+ *
+ * Ownership: functions append to a caller-owned ds_buf.  A struct ds_syslog_hdr owns its
+ * copies of the constant parts (ds_syslog_hdr_free) and a small time cache.
+ * Threads: any thread, each with its own buffers; a ds_syslog_hdr is used by one thread
+ * at a time (the cache is written while appending).
  */
 #ifndef DS_SYSLOG_H
 #define DS_SYSLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +46,26 @@ void ds_syslog_5424_header(struct ds_buf *b, const struct ds_syslog_id *id, cons
 
 /* Append "<PRI>Mmm dd hh:mm:ss HOSTNAME TAG[PROCID]: " (RFC 3164, local time). */
 void ds_syslog_3164_header(struct ds_buf *b, const struct ds_syslog_id *id, uint64_t time_us);
+
+/* The header of one sender, prepared once.  kind DS_SYSLOG_NONE appends nothing. */
+struct ds_syslog_hdr {
+    enum ds_syslog kind;
+    struct ds_buf mid; /* 5424: " HOSTNAME APP-NAME PROCID "; 3164: " HOSTNAME TAG[PROCID]: " */
+    struct ds_buf sd;  /* 5424: " [dnsstream@32473 instance=\"...\" seq=\"" */
+    bool has_lf;       /* a constant part holds an LF (only an instance name can) */
+    int64_t ts_sec;    /* 3164: the second ts holds, -1: none yet */
+    size_t ts_len;
+    char ts[32];       /* 3164: "<PRI>Mmm dd hh:mm:ss " of ts_sec (local time) */
+};
+
+void ds_syslog_hdr_init(struct ds_syslog_hdr *h, enum ds_syslog kind,
+                        const struct ds_syslog_id *id);
+void ds_syslog_hdr_free(struct ds_syslog_hdr *h);
+
+/* Append the header of one message: exactly what ds_syslog_5424_header (msgid, time_us,
+ * seq) or ds_syslog_3164_header (time_us) append for the same id. */
+void ds_syslog_hdr_put(struct ds_syslog_hdr *h, struct ds_buf *b, const char *msgid,
+                       uint64_t time_us, uint64_t seq);
 
 /* Append one message with the framing around it.  Newline framing replaces any LF
  * inside the message by a space (the LF is the trailer).  DS_ERANGE (nothing appended)

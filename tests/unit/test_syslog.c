@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char *as_str(struct ds_buf *b)
 {
@@ -91,6 +92,131 @@ static void test_length_prefixes(void)
     ds_buf_free(&b);
 }
 
+/* The RFC 5424 header as the first implementation wrote it (gmtime + printf), to check the
+ * printf-free ones against. */
+static void ref_5424(char *out, size_t cap, const char *host_app_procid, const char *msgid,
+                     const char *instance_escaped, uint64_t time_us, uint64_t seq)
+{
+    struct ds_tm tm;
+    ds_time_utc((int64_t)(time_us / 1000000u), &tm);
+    snprintf(out, cap,
+             "<134>1 %04d-%02d-%02dT%02d:%02d:%02d.%06uZ %s %s [dnsstream@32473 instance=\"%s\" "
+             "seq=\"%llu\"] ",
+             tm.year, tm.mon, tm.mday, tm.hour, tm.min, tm.sec, (unsigned)(time_us % 1000000u),
+             host_app_procid, msgid, instance_escaped, (unsigned long long)seq);
+}
+
+/* Times that cross seconds, come back to an earlier second (the formatter caches the text of
+ * recent seconds), and reach the far past and future. */
+static const uint64_t some_times[] = {
+    1795305629759123ull, 1795305629999999ull, 1795305630000000ull, 1795305629000001ull,
+    1700000000123456ull, 1795305630500000ull, 1700000000654321ull, 1795305631000000ull,
+    1795305632000000ull, 1795305633000000ull, 1795305629759124ull, 0ull,
+    951782400000000ull /* 2000-02-29 */, 4107542399999999ull /* 2100-02-28T23:59:59 */,
+    253402300799000000ull /* 9999-12-31T23:59:59 */, 253402300800000000ull /* year 10000 */,
+};
+#define N_TIMES (sizeof(some_times) / sizeof(some_times[0]))
+
+static void test_5424_matches_printf(void)
+{
+    struct ds_buf b = {0};
+    struct ds_syslog_id id = {"dns01", "dnsstream", 4242, "edge-1"};
+    char want[512];
+    for (size_t i = 0; i < N_TIMES; i++) {
+        ds_buf_reset(&b);
+        ds_syslog_5424_header(&b, &id, "dns", some_times[i], 1000 + i);
+        ref_5424(want, sizeof want, "dns01 dnsstream 4242", "dns", "edge-1", some_times[i],
+                 1000 + i);
+        ASSERT_STR_EQ(as_str(&b), want);
+    }
+    ds_buf_free(&b);
+}
+
+/* The prepared header appends exactly what ds_syslog_5424_header appends. */
+static void test_hdr_5424(void)
+{
+    static const struct ds_syslog_id ids[] = {
+        {"dns01", "dnsstream", 4242, "edge-1"},
+        {"", "dns stream", -1, "a\"b]c\\d"},
+        {NULL, "dnsstream", 0, "line\nbreak"},
+        {"h\x01st\x7f", "", 65535, ""},
+    };
+    static const char *const msgids[] = {"dns", "metrics", NULL, "", "a b\nc",
+                                         "0123456789012345678901234567890123456789"};
+    struct ds_buf got = {0}, want = {0};
+    for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
+        struct ds_syslog_hdr h;
+        ds_syslog_hdr_init(&h, DS_SYSLOG_RFC5424, &ids[k]);
+        ASSERT_EQ(h.has_lf, k == 2);
+        for (size_t i = 0; i < N_TIMES; i++) {
+            const char *msgid = msgids[i % (sizeof(msgids) / sizeof(msgids[0]))];
+            uint64_t seq = i == 3 ? UINT64_MAX : i * 977;
+            ds_buf_reset(&got);
+            ds_buf_reset(&want);
+            ds_buf_puts(&got, "x"); /* appends after what is there */
+            ds_buf_puts(&want, "x");
+            ds_syslog_hdr_put(&h, &got, msgid, some_times[i], seq);
+            ds_syslog_5424_header(&want, &ids[k], msgid, some_times[i], seq);
+            ASSERT_STR_EQ(as_str(&got), as_str(&want));
+        }
+        ds_syslog_hdr_free(&h);
+    }
+    struct ds_syslog_hdr h;
+    ds_syslog_hdr_init(&h, DS_SYSLOG_RFC5424, &ids[0]);
+    ds_buf_reset(&got);
+    ds_syslog_hdr_put(&h, &got, "metrics", 1795305629759123ull, 18446744073709551615ull);
+    ASSERT_STR_EQ(as_str(&got), "<134>1 2026-11-22T00:00:29.759123Z dns01 dnsstream 4242 "
+                                "metrics [dnsstream@32473 instance=\"edge-1\" "
+                                "seq=\"18446744073709551615\"] ");
+    ds_syslog_hdr_free(&h);
+    ds_syslog_hdr_init(&h, DS_SYSLOG_NONE, &ids[0]);
+    ds_buf_reset(&got);
+    ds_syslog_hdr_put(&h, &got, "dns", 1, 1);
+    ASSERT_EQ(got.len, 0);
+    ds_syslog_hdr_free(&h);
+    ds_buf_free(&got);
+    ds_buf_free(&want);
+}
+
+/* RFC 3164, both ways, against printf of the local time, over every day of a year (the
+ * day of the month is space-padded) and back to a cached second. */
+static void test_hdr_3164(void)
+{
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    struct ds_syslog_id id = {"dns01", "dnsstream", 7, "x"}, nopid = {"", "a b", -1, "x"};
+    struct ds_syslog_hdr h, h2;
+    ds_syslog_hdr_init(&h, DS_SYSLOG_RFC3164, &id);
+    ds_syslog_hdr_init(&h2, DS_SYSLOG_RFC3164, &nopid);
+    struct ds_buf got = {0}, old = {0};
+    char want[128];
+    for (int day = 0; day < 400; day++) {
+        uint64_t t = 1767225600000000ull + (uint64_t)day * 86400000000ull +
+                     (uint64_t)(day % 24) * 3723000000ull + 999999u;
+        if (day % 50 == 7)
+            t = 1767225600000000ull; /* a second seen before */
+        struct ds_tm tm;
+        ds_time_local((int64_t)(t / 1000000u), &tm);
+        snprintf(want, sizeof want, "<134>%s %2d %02d:%02d:%02d dns01 dnsstream[7]: ",
+                 months[tm.mon - 1], tm.mday, tm.hour, tm.min, tm.sec);
+        ds_buf_reset(&got);
+        ds_buf_reset(&old);
+        ds_syslog_hdr_put(&h, &got, "dns", t, 5);
+        ds_syslog_3164_header(&old, &id, t);
+        ASSERT_STR_EQ(as_str(&got), want);
+        ASSERT_STR_EQ(as_str(&old), want);
+        snprintf(want, sizeof want, "<134>%s %2d %02d:%02d:%02d - a_b: ", months[tm.mon - 1],
+                 tm.mday, tm.hour, tm.min, tm.sec);
+        ds_buf_reset(&got);
+        ds_syslog_hdr_put(&h2, &got, "dns", t, 5);
+        ASSERT_STR_EQ(as_str(&got), want);
+    }
+    ds_syslog_hdr_free(&h);
+    ds_syslog_hdr_free(&h2);
+    ds_buf_free(&got);
+    ds_buf_free(&old);
+}
+
 static void test_defaults(void)
 {
     ASSERT_EQ(ds_framing_default(DS_FMT_PDNS, DS_SYSLOG_NONE), DS_FRAMING_16BIT);
@@ -106,4 +232,5 @@ static void test_defaults(void)
 DS_TEST_MAIN(DS_TEST(test_5424_header), DS_TEST(test_5424_escapes_and_nil),
              DS_TEST(test_3164_header), DS_TEST(test_octet_counting),
              DS_TEST(test_newline_replaces_lf), DS_TEST(test_length_prefixes),
-             DS_TEST(test_defaults))
+             DS_TEST(test_defaults), DS_TEST(test_5424_matches_printf), DS_TEST(test_hdr_5424),
+             DS_TEST(test_hdr_3164))
