@@ -426,23 +426,40 @@ static size_t format_second(char *o, int64_t sec)
     return (size_t)(o - start);
 }
 
+/* The text of the last few seconds formatted by this thread.  An encoder writes two or
+ * three times per event (capture time, event time, query time) that usually fall in two
+ * different seconds, so one entry would be replaced at every call. */
+#define SEC_CACHE 4
+struct sec_text {
+    int64_t sec;
+    size_t len;
+    char text[32];
+};
+static _Thread_local struct sec_text sec_cache[SEC_CACHE] = {{-1, 0, ""}, {-1, 0, ""},
+                                                             {-1, 0, ""}, {-1, 0, ""}};
+static _Thread_local unsigned sec_victim;
+
+static const struct sec_text *second_text(int64_t sec)
+{
+    for (unsigned i = 0; i < SEC_CACHE; i++)
+        if (sec_cache[i].sec == sec)
+            return &sec_cache[i];
+    struct sec_text *e = &sec_cache[sec_victim];
+    sec_victim = (sec_victim + 1) % SEC_CACHE;
+    e->len = format_second(e->text, sec);
+    e->sec = sec;
+    return e;
+}
+
 void ds_dns_put_rfc3339_us(struct ds_buf *b, uint64_t us)
 {
-    /* Events come in bursts within the same second: each thread keeps the text of the
-     * last second it formatted. */
-    static _Thread_local int64_t cached_sec = -1;
-    static _Thread_local char cached[32];
-    static _Thread_local size_t cached_len;
     int64_t sec = (int64_t)(us / 1000000u); /* < 2^45: always fits */
     unsigned frac = (unsigned)(us % 1000000u);
-    if (sec != cached_sec) {
-        cached_len = format_second(cached, sec);
-        cached_sec = sec;
-    }
-    ds_buf_grow(b, cached_len + 8);
+    const struct sec_text *t = second_text(sec);
+    ds_buf_grow(b, t->len + 8);
     char *o = (char *)b->data + b->len;
-    memcpy(o, cached, cached_len);
-    o += cached_len;
+    memcpy(o, t->text, t->len);
+    o += t->len;
     *o++ = '.';
     o = put_2(o, frac / 10000);
     o = put_2(o, frac / 100 % 100);

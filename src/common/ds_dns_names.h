@@ -58,7 +58,7 @@ struct ds_dns_civil {
 void ds_dns_civil_utc(int64_t unix_sec, struct ds_dns_civil *out);
 
 /* Append "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (RFC 3339, UTC, 6 fraction digits) for a time in
- * microseconds since the epoch.  Keeps a per-thread copy of the last second's text. */
+ * microseconds since the epoch.  Keeps per-thread copies of the last four seconds' text. */
 void ds_dns_put_rfc3339_us(struct ds_buf *b, uint64_t unix_us);
 
 /* Decimal text of an integer (a faster ds_buf_put_u64/i64, two digits per step). */

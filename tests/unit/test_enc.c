@@ -5,6 +5,7 @@
 #include "ds_dns_names.h"
 #include "ds_enc.h"
 #include "ds_pb.h"
+#include "ds_plat.h"
 #include "ds_test.h"
 
 /* ---- helpers ------------------------------------------------------------------------- */
@@ -454,6 +455,21 @@ static void test_time_text(void)
     ds_buf_putc(&b, 0);
     ASSERT_STR_EQ((char *)b.data, "2026-11-22T00:00:29.000000Z 2026-11-22T00:00:29.999999Z "
                                   "2026-11-22T00:00:30.000001Z 2026-11-22T00:00:29.000123Z ");
+    /* more seconds in turn than the cache holds (4), in changing orders: every text is
+     * the platform's gmtime of its second */
+    for (unsigned i = 0; i < 600; i++) {
+        uint64_t sec = 1795305629ull + (i * 7u + i / 50u) % 6u * 90061u;
+        uint64_t us = sec * 1000000u + i * 1667u;
+        struct ds_tm tm;
+        char want[64];
+        ds_time_utc((int64_t)sec, &tm);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.year, tm.mon,
+                 tm.mday, tm.hour, tm.min, tm.sec, (unsigned)(us % 1000000u));
+        ds_buf_reset(&b);
+        ds_dns_put_rfc3339_us(&b, us);
+        ds_buf_putc(&b, 0);
+        ASSERT_STR_EQ((char *)b.data, want);
+    }
     struct ds_dns_civil c;
     ds_dns_civil_utc(-1, &c);
     ASSERT_EQ(c.year, 1969);
