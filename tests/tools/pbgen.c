@@ -31,8 +31,9 @@
  * Prints one JSON line: {"sent":N,"bytes":B,"first_seq":S,"last_seq":E,"conns":C,
  * "seconds":T,"rate":R,"errors":X,"start_us":U}; "sent" counts frames fully written to
  * the sockets, "last_seq" is the highest of them, "start_us" the wall-clock time
- * (microseconds since the epoch) just before the connections were opened.  Exit status 0 when every frame was written,
- * 2 when a connection failed (the counts then say what went out).  Test tool: Linux.
+ * (microseconds since the epoch) just before the connections were opened.  Exit status 0
+ * when every frame was written, 2 when a connection failed (the counts then say what went
+ * out).  Test tool: Linux.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -45,8 +46,8 @@
 #include "ds_err.h"
 #include "ds_plat.h"
 #include "ds_syslog.h"
+#include "pbtag.h"
 
-static const uint8_t TAG_MAGIC[8] = {0xd5, 0x5e, 0x9a, 0x7e, 0x70, 0x62, 0x67, 0x6e};
 
 struct tmpl {
     uint8_t *data; /* the message without messageId */
@@ -82,49 +83,16 @@ struct worker {
 
 /* ---- templates -------------------------------------------------------------------- */
 
-static bool varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; shift < 64 && *i < len; shift += 7) {
-        uint8_t b = p[(*i)++];
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return true;
-    }
-    return false;
-}
-
 /* Copy the top-level fields of msg except field 2 into out.  False on a bad message. */
 static bool strip_message_id(const uint8_t *p, size_t len, struct ds_buf *out)
 {
     size_t i = 0;
     while (i < len) {
-        size_t f0 = i;
-        uint64_t key, v;
-        if (!varint(p, len, &i, &key))
+        size_t f0 = i, val, vlen;
+        uint64_t field;
+        if (!pbtag_next_field(p, len, &i, &field, &val, &vlen))
             return false;
-        switch (key & 7) {
-        case 0:
-            if (!varint(p, len, &i, &v))
-                return false;
-            break;
-        case 1:
-            i += 8;
-            break;
-        case 2:
-            if (!varint(p, len, &i, &v) || v > len - i)
-                return false;
-            i += v;
-            break;
-        case 5:
-            i += 4;
-            break;
-        default:
-            return false;
-        }
-        if (i > len)
-            return false;
-        if ((key >> 3) != 2)
+        if (field != 2)
             ds_buf_append(out, p + f0, i - f0);
     }
     return true;
@@ -221,8 +189,8 @@ static int make_text(struct gen *g)
     static const char HEX[] = "0123456789abcdef";
     char tag_hex[33];
     for (int i = 0; i < 8; i++) {
-        tag_hex[2 * i] = HEX[TAG_MAGIC[i] >> 4];
-        tag_hex[2 * i + 1] = HEX[TAG_MAGIC[i] & 15];
+        tag_hex[2 * i] = HEX[PBTAG_MAGIC[i] >> 4];
+        tag_hex[2 * i + 1] = HEX[PBTAG_MAGIC[i] & 15];
     }
     memset(tag_hex + 16, '0', 16);
     tag_hex[32] = 0;
@@ -232,8 +200,8 @@ static int make_text(struct gen *g)
     for (size_t i = 0; i < g->nt; i++) {
         struct tmpl *t = &g->t[i];
         struct ds_buf msg = {0}, ev = {0}, out = {0};
-        uint8_t tag[18] = {0x12, 0x10};
-        memcpy(tag + 2, TAG_MAGIC, 8);
+        uint8_t tag[18];
+        pbtag_field(tag, 0); /* the seq goes into the text form per event */
         ds_buf_append(&msg, tag, sizeof(tag));
         ds_buf_append(&msg, t->data, t->len);
         struct ds_rec rec = {.seq = i + 1, .time_us = now, .route_mask = UINT32_MAX,
@@ -285,10 +253,8 @@ static void put_frame(const struct gen *g, struct ds_buf *b, uint64_t seq)
                         (uint8_t)len};
         ds_buf_append(b, h, 4);
     }
-    uint8_t tag[18] = {0x12, 0x10};
-    memcpy(tag + 2, TAG_MAGIC, 8);
-    for (int i = 0; i < 8; i++)
-        tag[10 + i] = (uint8_t)(seq >> (56 - 8 * i));
+    uint8_t tag[18];
+    pbtag_field(tag, seq);
     ds_buf_append(b, tag, sizeof(tag));
     ds_buf_append(b, t->data, t->len);
 }

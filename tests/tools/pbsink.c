@@ -42,8 +42,8 @@
 #include "ds_buf.h"
 #include "ds_err.h"
 #include "ds_plat.h"
+#include "pbtag.h"
 
-static const uint8_t TAG_MAGIC[8] = {0xd5, 0x5e, 0x9a, 0x7e, 0x70, 0x62, 0x67, 0x6e};
 #define MAX_CONNS 256
 #define READ_CHUNK (1 << 18)
 #define MAX_SEQ_BITS (1ull << 31) /* bitmap of at most 256 MiB */
@@ -92,61 +92,18 @@ static void signal_thread(void *arg)
 
 /* ---- tags -------------------------------------------------------------------------- */
 
-static bool varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; shift < 64 && *i < len; shift += 7) {
-        uint8_t b = p[(*i)++];
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return true;
-    }
-    return false;
-}
-
-static bool tag_seq(const uint8_t *id, uint64_t *seq)
-{
-    if (memcmp(id, TAG_MAGIC, 8) != 0)
-        return false;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | id[8 + i];
-    *seq = v;
-    return v != 0;
-}
-
 /* The last top-level field 2 of 16 bytes (protobuf: the last value wins). */
 static bool pb_tag(const uint8_t *p, size_t len, uint64_t *seq)
 {
     size_t i = 0;
     bool found = false;
     while (i < len) {
-        uint64_t key, v;
-        if (!varint(p, len, &i, &key))
+        size_t val, vlen;
+        uint64_t field;
+        if (!pbtag_next_field(p, len, &i, &field, &val, &vlen))
             return false;
-        switch (key & 7) {
-        case 0:
-            if (!varint(p, len, &i, &v))
-                return false;
-            break;
-        case 1:
-            i += 8;
-            break;
-        case 2:
-            if (!varint(p, len, &i, &v) || v > len - i)
-                return false;
-            if ((key >> 3) == 2 && v == 16)
-                found = tag_seq(p + i, seq) || found;
-            i += v;
-            break;
-        case 5:
-            i += 4;
-            break;
-        default:
-            return false;
-        }
-        if (i > len)
-            return false;
+        if (field == 2 && vlen == 16)
+            found = pbtag_seq(p + val, seq) || found;
     }
     return found;
 }
@@ -196,7 +153,7 @@ static bool text_tag(const uint8_t *p, size_t len, uint64_t *seq)
                 id[nd / 2] |= (uint8_t)h;
             nd++;
         }
-        return nd == 32 && tag_seq(id, seq);
+        return nd == 32 && pbtag_seq(id, seq);
     }
     return false;
 }
