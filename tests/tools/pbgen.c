@@ -48,7 +48,6 @@
 #include "ds_syslog.h"
 #include "pbtag.h"
 
-
 struct tmpl {
     uint8_t *data; /* the message without messageId */
     size_t len;
