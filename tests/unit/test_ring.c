@@ -7,34 +7,7 @@
 #include "ds_qfile.h"
 #include "ds_ring.h"
 #include "ds_test.h"
-
-/* Payloads carry their own id (8 bytes) and a pattern derived from it, so a reader can
- * check every byte it gets back. */
-static uint32_t pay_len(uint64_t id)
-{
-    return 8 + (uint32_t)((id * 7919u) % 120u);
-}
-
-static void pay_fill(uint8_t *buf, uint64_t id, uint32_t len)
-{
-    memcpy(buf, &id, 8);
-    for (uint32_t i = 8; i < len; i++)
-        buf[i] = (uint8_t)(id * 31u + i);
-}
-
-static bool pay_ok(const struct ds_rec *r, uint64_t id)
-{
-    if (r->len != pay_len(id) || r->len < 8)
-        return false;
-    uint64_t got;
-    memcpy(&got, r->data, 8);
-    if (got != id)
-        return false;
-    for (uint32_t i = 8; i < r->len; i++)
-        if (r->data[i] != (uint8_t)(id * 31u + i))
-            return false;
-    return true;
-}
+#include "ring_payload.h"
 
 /* Append ids [first, first+n) in one batch; returns the accepted count. */
 static size_t put(struct ds_ring *r, uint64_t first, size_t n)
