@@ -18,9 +18,9 @@
  * damaged bytes after a salvage.  Positions are 64-bit virtual byte offsets that only
  * grow: the physical offset is pos % capacity.
  *
- * Ownership: nothing here allocates except ds_qf_scan's caller-provided callbacks'
- * own work; every function works on memory the caller owns.  Threads: no state; the
- * caller serialises access to the memory it passes.
+ * Ownership: nothing here allocates; every function works on memory the caller owns
+ * (ds_qf_scan calls the caller's callbacks).  Threads: no state; the caller serialises
+ * access to the memory it passes.
  */
 #ifndef DS_QFILE_H
 #define DS_QFILE_H
