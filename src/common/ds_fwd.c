@@ -72,8 +72,8 @@ struct fwd_target {
     struct ds_thread thread;
     bool thread_started;
 
-    struct ds_buf out, scratch;
-    struct ds_syslog_hdr hdr; /* the constant parts of the syslog header */
+    struct ds_buf out;
+    struct ds_syslog_hdr hdr;
     struct ds_rec *recs;
     struct mark *marks;
     size_t nmarks, capmarks;
@@ -176,7 +176,11 @@ static void set_state(struct fwd_target *ft, enum tstate s)
 
 /* ---- encoding --------------------------------------------------------------- */
 /* Append one record, framed, to ft->out.  Records the format cannot carry (metrics in
- * pdns, responses in bind, malformed protobuf) are counted and left out. */
+ * pdns, responses in bind, malformed protobuf) are counted and left out.  The header and
+ * the event are written straight into ft->out, between ds_frame_begin and ds_frame_end.
+ * Newline framing must turn LFs into spaces: JSON of a PowerDNS event never has one
+ * (ds_enc_json escapes control characters), so only the other bodies and a header whose
+ * constant part holds one are looked at. */
 static void encode_one(struct fwd_target *ft, const struct ds_rec *rec, const struct ds_enc_ctx *ctx)
 {
     if (ft->format == DS_FMT_PDNS) {
@@ -185,17 +189,25 @@ static void encode_one(struct fwd_target *ft, const struct ds_rec *rec, const st
             atomic_fetch_add(&ft->unencodable, 1);
         return;
     }
-    struct ds_buf *s = &ft->scratch;
-    ds_buf_reset(s);
-    ds_syslog_hdr_put(&ft->hdr, s, rec->kind == DS_REC_METRICS ? "metrics" : "dns", rec->time_us,
-                      rec->seq);
-    size_t body = s->len;
-    int rc = ft->format == DS_FMT_BIND ? ds_enc_bind(s, rec, ctx) : ds_enc_json(s, rec, ctx);
-    if (rc != DS_OK || s->len == body) {
+    struct ds_buf *out = &ft->out;
+    size_t mark = ds_frame_begin(out, ft->framing);
+    size_t head = out->len;
+    ds_syslog_hdr_put(&ft->hdr, out, rec->kind == DS_REC_METRICS ? "metrics" : "dns",
+                      rec->time_us, rec->seq);
+    size_t body = out->len;
+    int rc = ft->format == DS_FMT_BIND ? ds_enc_bind(out, rec, ctx) : ds_enc_json(out, rec, ctx);
+    if (rc != DS_OK || out->len == body) {
+        out->len = mark;
         atomic_fetch_add(&ft->unencodable, 1);
         return;
     }
-    if (ds_frame_append(&ft->out, ft->framing, s->data, s->len) != DS_OK)
+    if (ft->framing == DS_FRAMING_NEWLINE) {
+        if (ft->hdr.has_lf)
+            ds_frame_lf_to_space(out->data + head, body - head);
+        if (ft->format != DS_FMT_JSON || rec->kind != DS_REC_PDNS)
+            ds_frame_lf_to_space(out->data + body, out->len - body);
+    }
+    if (ds_frame_end(out, ft->framing, mark) != DS_OK)
         atomic_fetch_add(&ft->unencodable, 1);
 }
 
@@ -949,7 +961,6 @@ static void target_free(struct fwd_target *ft)
 {
     ds_target_deinit(&ft->t);
     ds_buf_free(&ft->out);
-    ds_buf_free(&ft->scratch);
     ds_syslog_hdr_free(&ft->hdr);
     free(ft->recs);
     free(ft->marks);

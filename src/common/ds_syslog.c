@@ -178,6 +178,13 @@ void ds_syslog_hdr_put(struct ds_syslog_hdr *h, struct ds_buf *b, const char *ms
     }
 }
 
+void ds_frame_lf_to_space(uint8_t *p, size_t n)
+{
+    uint8_t *end = p + n;
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL)
+        *p++ = ' ';
+}
+
 int ds_frame_append(struct ds_buf *out, enum ds_framing framing, const void *msg, size_t len)
 {
     uint8_t pre[4];
@@ -190,10 +197,7 @@ int ds_frame_append(struct ds_buf *out, enum ds_framing framing, const void *msg
     case DS_FRAMING_NEWLINE: {
         size_t at = out->len;
         ds_buf_append(out, msg, len);
-        for (size_t i = at; i < out->len; i++) {
-            if (out->data[i] == '\n')
-                out->data[i] = ' ';
-        }
+        ds_frame_lf_to_space(out->data + at, len);
         ds_buf_putc(out, '\n');
         return DS_OK;
     }
@@ -219,6 +223,84 @@ int ds_frame_append(struct ds_buf *out, enum ds_framing framing, const void *msg
         break;
     }
     return DS_EINVAL;
+}
+
+/* Bytes ds_frame_begin reserves for the prefix.  Octet counting reserves "NNN ", right
+ * for messages of 100 to 999 bytes (a JSON event is about 500); others move once. */
+static size_t frame_reserve(enum ds_framing framing)
+{
+    switch (framing) {
+    case DS_FRAMING_OCTET:
+    case DS_FRAMING_32BIT:
+        return 4;
+    case DS_FRAMING_16BIT:
+        return 2;
+    case DS_FRAMING_NEWLINE:
+    case DS_FRAMING_DEFAULT:
+        break;
+    }
+    return 0;
+}
+
+size_t ds_frame_begin(struct ds_buf *out, enum ds_framing framing)
+{
+    size_t mark = out->len, r = frame_reserve(framing);
+    if (r) {
+        ds_buf_grow(out, r);
+        out->len += r;
+    }
+    return mark;
+}
+
+int ds_frame_end(struct ds_buf *out, enum ds_framing framing, size_t mark)
+{
+    size_t r = frame_reserve(framing);
+    size_t len = out->len - mark - r;
+    uint8_t *pre = out->data + mark;
+    switch (framing) {
+    case DS_FRAMING_OCTET: {
+        char digits[24];
+        size_t nd = 0;
+        uint64_t v = len;
+        do {
+            digits[sizeof digits - 1 - nd++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        size_t want = nd + 1; /* digits and the space */
+        if (want != r) {
+            if (want > r)
+                ds_buf_grow(out, want - r);
+            pre = out->data + mark;
+            memmove(pre + want, pre + r, len);
+            out->len = mark + want + len;
+        }
+        memcpy(pre, digits + sizeof digits - nd, nd);
+        pre[nd] = ' ';
+        return DS_OK;
+    }
+    case DS_FRAMING_NEWLINE:
+        ds_buf_putc(out, '\n');
+        return DS_OK;
+    case DS_FRAMING_16BIT:
+        if (len > 0xffff)
+            break;
+        pre[0] = (uint8_t)(len >> 8);
+        pre[1] = (uint8_t)len;
+        return DS_OK;
+    case DS_FRAMING_32BIT:
+        if ((uint64_t)len > 0xffffffffu)
+            break;
+        pre[0] = (uint8_t)(len >> 24);
+        pre[1] = (uint8_t)(len >> 16);
+        pre[2] = (uint8_t)(len >> 8);
+        pre[3] = (uint8_t)len;
+        return DS_OK;
+    case DS_FRAMING_DEFAULT:
+        out->len = mark;
+        return DS_EINVAL;
+    }
+    out->len = mark;
+    return DS_ERANGE;
 }
 
 enum ds_framing ds_framing_default(enum ds_format format, enum ds_syslog syslog)

@@ -9,7 +9,9 @@
  *
  * The hot path (the forwarder) builds the constant parts of its header once
  * (ds_syslog_hdr_init: escaping, PROCID, SD element) and per message appends only the
- * time, the MSGID and the sequence number (ds_syslog_hdr_put).
+ * time, the MSGID and the sequence number (ds_syslog_hdr_put); it frames in place:
+ * ds_frame_begin reserves the prefix, the message is written straight into the output
+ * buffer, and ds_frame_end fills the prefix in (or adds the LF trailer).
  *
  * Ownership: functions append to a caller-owned ds_buf.  A struct ds_syslog_hdr owns its
  * copies of the constant parts (ds_syslog_hdr_free) and a small time cache.
@@ -71,6 +73,19 @@ void ds_syslog_hdr_put(struct ds_syslog_hdr *h, struct ds_buf *b, const char *ms
  * inside the message by a space (the LF is the trailer).  DS_ERANGE (nothing appended)
  * when a 16-bit prefix cannot carry len; DS_EINVAL for DS_FRAMING_DEFAULT. */
 int ds_frame_append(struct ds_buf *out, enum ds_framing framing, const void *msg, size_t len);
+
+/* Framing in place, for a message written straight into out:
+ *   size_t mark = ds_frame_begin(out, framing);   reserves room for a prefix
+ *   ... append the message to out ...
+ *   rc = ds_frame_end(out, framing, mark);
+ * gives the same bytes as ds_frame_append of that message, except that newline framing
+ * does not look for LFs in it (call ds_frame_lf_to_space on the parts that may hold one).
+ * On error (DS_ERANGE, DS_EINVAL as ds_frame_append) out is back at mark. */
+size_t ds_frame_begin(struct ds_buf *out, enum ds_framing framing);
+int ds_frame_end(struct ds_buf *out, enum ds_framing framing, size_t mark);
+
+/* Replace every LF in p[0..n) by a space (what newline framing does to a message). */
+void ds_frame_lf_to_space(uint8_t *p, size_t n);
 
 /* The framing used when a forwarder line does not name one: pdns: 16bit; syslog
  * over TCP/TLS: octet counting; plain JSON or BIND: newline. */

@@ -372,6 +372,86 @@ static void test_json_escaping(void)
     ds_buf_free(&b);
 }
 
+/* A JSON event never holds a raw LF (control characters are escaped), so newline framing
+ * does not look for one (ds_fwd.c).  Every text field at every level carries every control
+ * character, and mutated fixture frames are encoded whenever they still scan. */
+static void test_json_never_emits_lf(void)
+{
+    static char ctl[33];
+    for (int i = 0; i < 32; i++)
+        ctl[i] = (char)(i ? i : '\n');
+    PBDNSMessage msg = PBDNSMESSAGE__INIT;
+    PBDNSMessage__DNSQuestion q = PBDNSMESSAGE__DNSQUESTION__INIT;
+    PBDNSMessage__DNSResponse r = PBDNSMESSAGE__DNSRESPONSE__INIT;
+    PBDNSMessage__DNSResponse__DNSRR rr1 = PBDNSMESSAGE__DNSRESPONSE__DNSRR__INIT;
+    PBDNSMessage__DNSResponse__DNSRR rr2 = PBDNSMESSAGE__DNSRESPONSE__DNSRR__INIT;
+    PBDNSMessage__DNSResponse__DNSRR *rrs[] = {&rr1, &rr2};
+    PBDNSMessage__MetaValue mv = PBDNSMESSAGE__META_VALUE__INIT;
+    PBDNSMessage__Meta meta = PBDNSMESSAGE__META__INIT, *metas[] = {&meta};
+    PBDNSMessage__Event ev = PBDNSMESSAGE__EVENT__INIT, *evs[] = {&ev};
+    char *strs[] = {ctl, ctl};
+    ProtobufCBinaryData bin = {32, (uint8_t *)ctl};
+    msg.type = PBDNSMESSAGE__TYPE__DNSResponseType;
+    msg.has_serveridentity = 1, msg.serveridentity = bin;
+    msg.has_messageid = 1, msg.messageid = bin;
+    msg.has_from = 1, msg.from = bin;
+    q.qname = ctl;
+    msg.question = &q;
+    rr1.name = ctl, rr1.has_type = 1, rr1.type = 16, rr1.has_rdata = 1, rr1.rdata = bin;
+    rr2.name = ctl, rr2.has_type = 5, rr2.type = 5, rr2.has_rdata = 1, rr2.rdata = bin;
+    rr2.has_type = 1;
+    r.n_rrs = 2, r.rrs = rrs;
+    r.appliedpolicy = ctl, r.appliedpolicytrigger = ctl, r.appliedpolicyhit = ctl;
+    r.n_tags = 2, r.tags = strs;
+    msg.response = &r;
+    msg.requestorid = ctl, msg.devicename = ctl, msg.edetext = ctl;
+    msg.has_deviceid = 1, msg.deviceid = bin;
+    mv.n_stringval = 2, mv.stringval = strs;
+    meta.key = ctl, meta.value = &mv;
+    msg.n_meta = 1, msg.meta = metas;
+    ev.ts = 1, ev.event = 1, ev.start = 1, ev.stringval = ctl, ev.custom = ctl;
+    ev.has_bytesval = 1, ev.bytesval = bin;
+    msg.n_trace = 1, msg.trace = evs;
+    size_t n = pack(&msg);
+    struct ds_enc_ctx lf_ctx = {.instance = "in\nstance", .hostname = "h"};
+    struct ds_buf b = {0};
+    struct ds_rec rec = rec_of(packed, n, 1);
+    ASSERT_OK(ds_enc_json(&b, &rec, &lf_ctx));
+    ASSERT_TRUE(b.len > 1000);
+    ASSERT_TRUE(memchr(b.data, '\n', b.len) == NULL);
+    ds_buf_putc(&b, '\0');
+    ASSERT_TRUE(strstr((char *)b.data, "\"qName\":\"\\n\\u0001") != NULL); /* escaped */
+
+    /* mutated fixture frames: any byte may become an LF or anything else */
+    const char *names[] = {"dnsdist-1.7.3.lp16", "pdns-recursor-4.8.8.lp16"};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    int encoded = 0;
+    for (int fi = 0; fi < 2; fi++) {
+        struct frames f;
+        ASSERT_OK(load_frames(names[fi], &f));
+        for (size_t k = 0; k < f.n; k++) {
+            static uint8_t m[512];
+            for (int round = 0; round < 300; round++) {
+                memcpy(m, f.data + f.off[k], f.flen[k]);
+                for (int j = 0; j < 3; j++) {
+                    x = x * 6364136223846793005ull + 1442695040888963407ull;
+                    size_t at = (size_t)(x >> 33) % f.flen[k];
+                    m[at] = (x >> 20) & 1 ? '\n' : (uint8_t)(x >> 24);
+                }
+                ds_buf_reset(&b);
+                rec = rec_of(m, f.flen[k], (uint64_t)round);
+                if (ds_enc_json(&b, &rec, &ctx) != DS_OK)
+                    continue;
+                encoded++;
+                ASSERT_TRUE(memchr(b.data, '\n', b.len) == NULL);
+            }
+        }
+        free(f.data);
+    }
+    ASSERT_TRUE(encoded > 3000); /* a quarter of the mutated frames still decode (3548) */
+    ds_buf_free(&b);
+}
+
 static const char *addr6(const char *hex32)
 {
     static char text[DS_DNS_ADDR_TEXT_MAX];
@@ -668,4 +748,4 @@ DS_TEST_MAIN(DS_TEST(test_json_dnsdist_golden), DS_TEST(test_json_recursor_golde
              DS_TEST(test_json_escaping), DS_TEST(test_addr_text), DS_TEST(test_time_text),
              DS_TEST(test_json_metrics), DS_TEST(test_malformed_appends_nothing),
              DS_TEST(test_bind_fixture_lines), DS_TEST(test_bind_flags_and_forms),
-             DS_TEST(test_pdns_framing))
+             DS_TEST(test_pdns_framing), DS_TEST(test_json_never_emits_lf))

@@ -217,6 +217,72 @@ static void test_hdr_3164(void)
     ds_buf_free(&old);
 }
 
+/* Framing in place gives the bytes ds_frame_append gives, for every framing and at every
+ * length where a prefix changes size. */
+static void test_frame_in_place(void)
+{
+    static const size_t lens[] = {0,    1,    9,     10,    99,    100,   101,  998,
+                                  999,  1000, 1001,  9999,  10000, 65534, 65535, 65536,
+                                  99999, 100000, 1000000};
+    static const enum ds_framing framings[] = {DS_FRAMING_OCTET, DS_FRAMING_NEWLINE,
+                                               DS_FRAMING_16BIT, DS_FRAMING_32BIT};
+    uint8_t *msg = malloc(1000000);
+    for (size_t i = 0; i < 1000000; i++)
+        msg[i] = (uint8_t)('a' + i % 26);
+    struct ds_buf got = {0}, want = {0};
+    for (size_t f = 0; f < sizeof(framings) / sizeof(framings[0]); f++) {
+        for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+            size_t n = lens[k];
+            ds_buf_reset(&got);
+            ds_buf_reset(&want);
+            ds_buf_puts(&got, "before");
+            ds_buf_puts(&want, "before");
+            int rw = ds_frame_append(&want, framings[f], msg, n);
+            size_t mark = ds_frame_begin(&got, framings[f]);
+            ASSERT_EQ(mark, 6);
+            ds_buf_append(&got, msg, n);
+            int rg = ds_frame_end(&got, framings[f], mark);
+            ASSERT_EQ(rg, rw);
+            ASSERT_EQ(got.len, want.len);
+            ASSERT_MEM_EQ(got.data, want.data, got.len);
+            if (rw != DS_OK)
+                ASSERT_EQ(got.len, 6); /* nothing appended */
+            /* and the next message goes on right after */
+            mark = ds_frame_begin(&got, framings[f]);
+            ds_buf_append(&got, "xyz", 3);
+            ASSERT_OK(ds_frame_end(&got, framings[f], mark));
+            ASSERT_OK(ds_frame_append(&want, framings[f], "xyz", 3));
+            ASSERT_EQ(got.len, want.len);
+            ASSERT_MEM_EQ(got.data, want.data, got.len);
+        }
+    }
+    ds_buf_reset(&got);
+    size_t mark = ds_frame_begin(&got, DS_FRAMING_DEFAULT);
+    ds_buf_puts(&got, "abc");
+    ASSERT_EQ(ds_frame_end(&got, DS_FRAMING_DEFAULT, mark), DS_EINVAL);
+    ASSERT_EQ(got.len, 0);
+    /* newline framing in place leaves LFs to the caller */
+    mark = ds_frame_begin(&got, DS_FRAMING_NEWLINE);
+    ds_buf_puts(&got, "a\nb");
+    ASSERT_OK(ds_frame_end(&got, DS_FRAMING_NEWLINE, mark));
+    ASSERT_EQ(got.len, 4);
+    ASSERT_MEM_EQ(got.data, "a\nb\n", 4);
+    free(msg);
+    ds_buf_free(&got);
+    ds_buf_free(&want);
+}
+
+static void test_lf_to_space(void)
+{
+    char s[] = "\na\nb\n\nc\n";
+    ds_frame_lf_to_space((uint8_t *)s, strlen(s));
+    ASSERT_STR_EQ(s, " a b  c ");
+    char t[] = "no\nchange";
+    ds_frame_lf_to_space((uint8_t *)t, 2);
+    ASSERT_STR_EQ(t, "no\nchange");
+    ds_frame_lf_to_space(NULL, 0);
+}
+
 static void test_defaults(void)
 {
     ASSERT_EQ(ds_framing_default(DS_FMT_PDNS, DS_SYSLOG_NONE), DS_FRAMING_16BIT);
@@ -233,4 +299,4 @@ DS_TEST_MAIN(DS_TEST(test_5424_header), DS_TEST(test_5424_escapes_and_nil),
              DS_TEST(test_3164_header), DS_TEST(test_octet_counting),
              DS_TEST(test_newline_replaces_lf), DS_TEST(test_length_prefixes),
              DS_TEST(test_defaults), DS_TEST(test_5424_matches_printf), DS_TEST(test_hdr_5424),
-             DS_TEST(test_hdr_3164))
+             DS_TEST(test_hdr_3164), DS_TEST(test_frame_in_place), DS_TEST(test_lf_to_space))
