@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "ds_buf.h"
+#include "ds_config_int.h"
 #include "ds_config_lex.h"
 #include "ds_err.h"
 #include "ds_log.h"
@@ -31,270 +32,6 @@
 #define MAX_FRAME_32 (64u * 1024 * 1024)
 #define NAME_MAX_LEN 255
 
-/* ---- keyword tables ------------------------------------------------------- */
-
-struct kw {
-    const char *name;
-    int val;
-};
-
-static const struct kw kw_format[] = {
-    {"json", DS_FMT_JSON}, {"bind", DS_FMT_BIND}, {"pdns", DS_FMT_PDNS}, {NULL, 0}};
-static const struct kw kw_syslog[] = {{"rfc5424", DS_SYSLOG_RFC5424},
-                                      {"rfc3164", DS_SYSLOG_RFC3164},
-                                      {"none", DS_SYSLOG_NONE},
-                                      {NULL, 0}};
-static const struct kw kw_fwd_framing[] = {{"octet-counting", DS_FRAMING_OCTET},
-                                           {"newline", DS_FRAMING_NEWLINE},
-                                           {"16bit", DS_FRAMING_16BIT},
-                                           {"32bit", DS_FRAMING_32BIT},
-                                           {NULL, 0}};
-static const struct kw kw_in_framing[] = {
-    {"16bit", DS_FRAMING_16BIT}, {"32bit", DS_FRAMING_32BIT}, {NULL, 0}};
-static const struct kw kw_recovery[] = {{"drop", DS_RECOVERY_DROP},
-                                        {"best-effort", DS_RECOVERY_BEST_EFFORT},
-                                        {"durable", DS_RECOVERY_DURABLE},
-                                        {NULL, 0}};
-static const struct kw kw_mode[] = {{"broadcast", DS_FWD_BROADCAST},
-                                    {"failover", DS_FWD_FAILOVER},
-                                    {"roundrobin", DS_FWD_ROUNDROBIN},
-                                    {"sharded", DS_FWD_SHARDED},
-                                    {NULL, 0}};
-static const struct kw kw_overflow[] = {
-    {"drop-newest", DS_OVERFLOW_DROP_NEWEST}, {"drop-oldest", DS_OVERFLOW_DROP_OLDEST}, {NULL, 0}};
-static const struct kw kw_log_level[] = {{"error", DS_LOG_ERROR},
-                                         {"warn", DS_LOG_WARN},
-                                         {"info", DS_LOG_INFO},
-                                         {"debug", DS_LOG_DEBUG},
-                                         {NULL, 0}};
-static const struct kw kw_log_format[] = {{"text", DS_LOG_TEXT}, {"json", DS_LOG_JSON}, {NULL, 0}};
-
-static const char *kw_name(const struct kw *k, int val)
-{
-    for (; k->name; k++)
-        if (k->val == val)
-            return k->name;
-    return "?";
-}
-
-/* "a, b or c" */
-static void kw_list(const struct kw *k, char *buf, size_t len)
-{
-    size_t n = 0, total = 0;
-    while (k[total].name)
-        total++;
-    buf[0] = 0;
-    for (size_t i = 0; i < total; i++) {
-        const char *sep = i == 0 ? "" : i + 1 == total ? " or " : ", ";
-        int w = snprintf(buf + n, len - n, "%s%s", sep, k[i].name);
-        if (w < 0 || (size_t)w >= len - n)
-            return;
-        n += (size_t)w;
-    }
-}
-
-/* ---- parse state and error helpers ------------------------------------------ */
-
-struct ctx;
-struct directive {
-    const char *name;
-    const char *usage; /* shown with "missing" and "too many arguments" */
-    bool multi;        /* may appear more than once */
-    int (*fn)(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t);
-};
-
-enum { N_DIRECTIVES = 17 };
-
-struct ctx {
-    struct ds_cfg_reader rd;
-    struct ds_config *cfg;
-    int seen[N_DIRECTIVES]; /* line where a single-valued directive was set */
-};
-
-static int fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct ctx *c, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return ds_cfg_fail(&c->rd, c->rd.line, "%s", msg);
-}
-
-static int bad_kw(struct ctx *c, const struct directive *d, const char *what, const char *v,
-                  const struct kw *k)
-{
-    char list[160];
-    kw_list(k, list, sizeof(list));
-    return fail(c, "%s: bad %s '%s' (use %s)", d->name, what, v, list);
-}
-
-static int parse_kw(struct ctx *c, const struct directive *d, const char *what, const char *v,
-                    const struct kw *k, int *out)
-{
-    *out = 0;
-    for (const struct kw *p = k; p->name; p++) {
-        if (strcmp(p->name, v) == 0) {
-            *out = p->val;
-            return DS_OK;
-        }
-    }
-    return bad_kw(c, d, what, v, k);
-}
-
-static int parse_duration(struct ctx *c, const struct directive *d, const char *what,
-                          const char *v, unsigned min_ms, unsigned *out)
-{
-    int rc = ds_cfg_parse_duration_ms(v, out);
-    if (rc == DS_EINVAL)
-        return fail(c, "%s: bad %s '%s' (use seconds, or a number with ms, s, m or h)", d->name,
-                    what, v);
-    if (rc == DS_ERANGE)
-        return fail(c, "%s: %s '%s' is too long", d->name, what, v);
-    if (*out < min_ms)
-        return fail(c, "%s: %s '%s' must be at least %ums", d->name, what, v, min_ms);
-    return DS_OK;
-}
-
-static int parse_bool(struct ctx *c, const struct directive *d, const char *what, const char *v,
-                      bool *out)
-{
-    if (ds_cfg_parse_bool(v, out) != DS_OK)
-        return fail(c, "%s: bad %s '%s' (use on or off)", d->name, what, v);
-    return DS_OK;
-}
-
-static int parse_range(struct ctx *c, const struct directive *d, const char *what, const char *v,
-                       uint64_t min, uint64_t max, uint64_t *out)
-{
-    if (ds_cfg_parse_uint(v, max, out) != DS_OK || *out < min)
-        return fail(c, "%s: bad %s '%s' (use %llu to %llu)", d->name, what, v,
-                    (unsigned long long)min, (unsigned long long)max);
-    return DS_OK;
-}
-
-static int parse_text(struct ctx *c, const struct directive *d, const char *what, const char *v,
-                      char **out)
-{
-    if (!v[0])
-        return fail(c, "%s: empty %s", d->name, what);
-    free(*out);
-    *out = ds_xstrdup(v);
-    return DS_OK;
-}
-
-/* An option is a word with an unquoted '=' after at least one character. */
-static bool is_option(const struct ds_cfg_token *t) { return t->eq > 0; }
-
-/* Check the positional words t[first..] (names[] name them for messages): at least
- * min and at most max of them, and, when options are allowed, only key=value words
- * after them.  *npos receives the number of positional words. */
-static int check_args(struct ctx *c, const struct directive *d, const struct ds_cfg_tokens *t,
-                      int first, int min, int max, const char *const *names, bool options,
-                      int *npos)
-{
-    int n = first;
-    if (options)
-        while (n < t->n && !is_option(&t->tok[n]))
-            n++;
-    else
-        n = t->n;
-    int pos = n - first;
-    if (pos < min)
-        return fail(c, "%s: missing %s (usage: %s)", d->name, names[pos], d->usage);
-    if (pos > max)
-        return fail(c, "%s: too many arguments: '%s' (usage: %s)", d->name,
-                    t->tok[first + max].text, d->usage);
-    for (int i = n; i < t->n; i++)
-        if (!is_option(&t->tok[i]))
-            return fail(c, "%s: too many arguments: '%s' (usage: %s)", d->name, t->tok[i].text,
-                        d->usage);
-    if (npos)
-        *npos = pos;
-    return DS_OK;
-}
-
-/* Walk the options t[from..]: *key and *val point into the token (the '=' is cut),
- * *idx is the key's index in keys[] (NULL-terminated).  Unknown and repeated keys
- * are errors.  Returns 1 for an option, 0 at the end, or a negative error. */
-struct optwalk {
-    int next;
-    unsigned seen;
-};
-static int next_option(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t,
-                       struct optwalk *w, const char *const *keys, int *idx, const char **val)
-{
-    if (w->next >= t->n)
-        return 0;
-    struct ds_cfg_token *tok = &t->tok[w->next++];
-    const char *key = tok->text;
-    for (int i = 0; keys[i]; i++) {
-        if (strncmp(keys[i], key, (size_t)tok->eq) == 0 && keys[i][tok->eq] == 0) {
-            if (w->seen & (1u << i))
-                return fail(c, "%s: option %s given twice ('%s')", d->name, keys[i], key);
-            w->seen |= 1u << i;
-            *idx = i;
-            *val = key + tok->eq + 1;
-            return 1;
-        }
-    }
-    return fail(c, "%s: unknown option '%s'", d->name, key);
-}
-
-static bool all_digits_dots(const char *s)
-{
-    for (; *s; s++)
-        if (!(*s == '.' || (*s >= '0' && *s <= '9')))
-            return false;
-    return true;
-}
-
-/* A DNS name: letters, digits, '-' and '_' in labels of 1-63, dots between, at most
- * 253 characters plus an optional final dot. */
-static bool valid_hostname(const char *s)
-{
-    size_t len = strlen(s), label = 0;
-    if (len && s[len - 1] == '.')
-        len--;
-    if (len == 0 || len > 253)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        if (ch == '.') {
-            if (label == 0)
-                return false;
-            label = 0;
-        } else if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                   (ch >= '0' && ch <= '9') || ch == '-' || ch == '_') {
-            if (++label > 63)
-                return false;
-        } else {
-            return false;
-        }
-    }
-    return label > 0;
-}
-
-/* "[::1]" -> "::1" */
-static char *strip_brackets(const char *s)
-{
-    size_t n = strlen(s);
-    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-        char *d = ds_xmalloc(n - 1);
-        memcpy(d, s + 1, n - 2);
-        d[n - 2] = 0;
-        return d;
-    }
-    return ds_xstrdup(s);
-}
-
-static bool is_numeric_address(const char *s)
-{
-    struct ds_addr a;
-    return ds_addr_parse(s, 0, &a) == DS_OK;
-}
-
 /* ---- input ---------------------------------------------------------------- */
 
 static int d_input(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
@@ -302,13 +39,13 @@ static int d_input(struct ctx *c, const struct directive *d, struct ds_cfg_token
     static const char *const names[] = {"TYPE", "ADDRESS", "PORT"};
     static const char *const keys[] = {"framing", "max-connections", "max-frame", NULL};
     if (t->n == 0)
-        return fail(c, "%s: missing TYPE (usage: %s)", d->name, d->usage);
+        return ds_cfg_err(c, "%s: missing TYPE (usage: %s)", d->name, d->usage);
     const char *kind = t->tok[0].text;
     if (strcmp(kind, "dnstap") == 0)
-        return fail(c, "%s: type 'dnstap' is not yet supported", d->name);
+        return ds_cfg_err(c, "%s: type 'dnstap' is not yet supported", d->name);
     if (strcmp(kind, "pdns") != 0)
-        return fail(c, "%s: unknown type '%s' (use pdns)", d->name, kind);
-    int rc = check_args(c, d, t, 1, 2, 2, names + 1, true, NULL);
+        return ds_cfg_err(c, "%s: unknown type '%s' (use pdns)", d->name, kind);
+    int rc = ds_cfg_check_args(c, d, t, 1, 2, 2, names + 1, true, NULL);
     if (rc)
         return rc;
 
@@ -319,29 +56,29 @@ static int d_input(struct ctx *c, const struct directive *d, struct ds_cfg_token
     in.line = c->rd.line;
     const char *addr = t->tok[1].text;
     uint64_t v, max_frame = 0;
-    if (!is_numeric_address(addr))
-        return fail(c, "%s: bad ADDRESS '%s' (use a numeric IPv4 or IPv6 address)", d->name,
+    if (!ds_cfg_is_numeric_address(addr))
+        return ds_cfg_err(c, "%s: bad ADDRESS '%s' (use a numeric IPv4 or IPv6 address)", d->name,
                     addr);
-    if ((rc = parse_range(c, d, "PORT", t->tok[2].text, 0, 65535, &v)))
+    if ((rc = ds_cfg_range(c, d, "PORT", t->tok[2].text, 0, 65535, &v)))
         return rc;
     in.port = (unsigned)v;
 
     struct optwalk w = {3, 0};
     int idx, more;
     const char *val, *frame_text = NULL;
-    while ((more = next_option(c, d, t, &w, keys, &idx, &val)) > 0) {
+    while ((more = ds_cfg_next_option(c, d, t, &w, keys, &idx, &val)) > 0) {
         int e;
         if (idx == 0) {
-            if ((rc = parse_kw(c, d, "framing", val, kw_in_framing, &e)))
+            if ((rc = ds_cfg_kw(c, d, "framing", val, ds_cfg_kw_in_framing, &e)))
                 return rc;
             in.framing = (enum ds_framing)e;
         } else if (idx == 1) {
-            if ((rc = parse_range(c, d, "max-connections", val, 1, 65535, &v)))
+            if ((rc = ds_cfg_range(c, d, "max-connections", val, 1, 65535, &v)))
                 return rc;
             in.max_connections = (unsigned)v;
         } else {
             if (ds_cfg_parse_size(val, &max_frame) != DS_OK || max_frame == 0)
-                return fail(c, "%s: bad max-frame '%s' (use bytes, or a number with k or M)",
+                return ds_cfg_err(c, "%s: bad max-frame '%s' (use bytes, or a number with k or M)",
                             d->name, val);
             frame_text = val;
         }
@@ -350,20 +87,20 @@ static int d_input(struct ctx *c, const struct directive *d, struct ds_cfg_token
         return more;
     uint64_t limit = in.framing == DS_FRAMING_16BIT ? MAX_FRAME_16 : MAX_FRAME_32;
     if (frame_text && max_frame > limit)
-        return fail(c, "%s: max-frame '%s' is above %llu, the most framing=%s allows", d->name,
-                    frame_text, (unsigned long long)limit, kw_name(kw_in_framing, in.framing));
+        return ds_cfg_err(c, "%s: max-frame '%s' is above %llu, the most framing=%s allows", d->name,
+                    frame_text, (unsigned long long)limit, ds_cfg_kw_name(ds_cfg_kw_in_framing, in.framing));
     if (frame_text)
         in.max_frame = (uint32_t)max_frame;
     else
         in.max_frame = in.framing == DS_FRAMING_16BIT ? MAX_FRAME_16 : 1048576u;
 
-    char *a = strip_brackets(addr);
+    char *a = ds_cfg_strip_brackets(addr);
     struct ds_config *cfg = c->cfg;
     for (size_t i = 0; i < cfg->n_inputs; i++) {
         const struct ds_input_cfg *o = &cfg->inputs[i];
         if (in.port != 0 && o->port == in.port && strcmp(o->address, a) == 0) {
             free(a);
-            return fail(c, "%s: %s port %u is already an input on line %d", d->name, addr,
+            return ds_cfg_err(c, "%s: %s port %u is already an input on line %d", d->name, addr,
                         in.port, o->line);
         }
     }
@@ -380,7 +117,7 @@ static int d_output(struct ctx *c, const struct directive *d, struct ds_cfg_toke
     static const char *const names[] = {"PATH"};
     static const char *const keys[] = {"format", NULL};
     if (t->n == 0)
-        return fail(c, "%s: missing TYPE (usage: %s)", d->name, d->usage);
+        return ds_cfg_err(c, "%s: missing TYPE (usage: %s)", d->name, d->usage);
     const char *kind = t->tok[0].text;
     struct ds_output_cfg out = {0};
     out.format = DS_FMT_JSON;
@@ -388,24 +125,24 @@ static int d_output(struct ctx *c, const struct directive *d, struct ds_cfg_toke
     int rc;
     if (strcmp(kind, "file") == 0) {
         out.kind = DS_OUTPUT_FILE;
-        rc = check_args(c, d, t, 1, 1, 1, names, true, NULL);
+        rc = ds_cfg_check_args(c, d, t, 1, 1, 1, names, true, NULL);
     } else if (strcmp(kind, "stdout") == 0) {
         out.kind = DS_OUTPUT_STDOUT;
-        rc = check_args(c, d, t, 1, 0, 0, names, true, NULL);
+        rc = ds_cfg_check_args(c, d, t, 1, 0, 0, names, true, NULL);
     } else {
-        return fail(c, "%s: unknown type '%s' (use file or stdout)", d->name, kind);
+        return ds_cfg_err(c, "%s: unknown type '%s' (use file or stdout)", d->name, kind);
     }
     if (rc)
         return rc;
     const char *path = out.kind == DS_OUTPUT_FILE ? t->tok[1].text : NULL;
     if (path && !path[0])
-        return fail(c, "%s: empty PATH", d->name);
+        return ds_cfg_err(c, "%s: empty PATH", d->name);
 
     struct optwalk w = {out.kind == DS_OUTPUT_FILE ? 2 : 1, 0};
     int idx, more, e;
     const char *val;
-    while ((more = next_option(c, d, t, &w, keys, &idx, &val)) > 0) {
-        if ((rc = parse_kw(c, d, "format", val, kw_format, &e)))
+    while ((more = ds_cfg_next_option(c, d, t, &w, keys, &idx, &val)) > 0) {
+        if ((rc = ds_cfg_kw(c, d, "format", val, ds_cfg_kw_format, &e)))
             return rc;
         out.format = (enum ds_format)e;
     }
@@ -418,9 +155,9 @@ static int d_output(struct ctx *c, const struct directive *d, struct ds_cfg_toke
         if (o->kind != out.kind)
             continue;
         if (!path)
-            return fail(c, "%s: stdout is already an output on line %d", d->name, o->line);
+            return ds_cfg_err(c, "%s: stdout is already an output on line %d", d->name, o->line);
         if (strcmp(o->path, path) == 0)
-            return fail(c, "%s: file '%s' is already an output on line %d", d->name, path,
+            return ds_cfg_err(c, "%s: file '%s' is already an output on line %d", d->name, path,
                         o->line);
     }
     out.path = path ? ds_xstrdup(path) : NULL;
@@ -458,51 +195,51 @@ static int forwarder_options(struct ctx *c, const struct directive *d, struct ds
     int idx, more, e, rc = DS_OK;
     const char *val;
     bool syslog_set = false;
-    while ((more = next_option(c, d, t, &w, fwd_keys, &idx, &val)) > 0) {
+    while ((more = ds_cfg_next_option(c, d, t, &w, fwd_keys, &idx, &val)) > 0) {
         switch (idx) {
         case FK_FORMAT:
-            rc = parse_kw(c, d, "format", val, kw_format, &e);
+            rc = ds_cfg_kw(c, d, "format", val, ds_cfg_kw_format, &e);
             f->format = (enum ds_format)e;
             break;
         case FK_SYSLOG:
-            rc = parse_kw(c, d, "syslog", val, kw_syslog, &e);
+            rc = ds_cfg_kw(c, d, "syslog", val, ds_cfg_kw_syslog, &e);
             f->syslog = (enum ds_syslog)e;
             syslog_set = true;
             break;
         case FK_FRAMING:
-            rc = parse_kw(c, d, "framing", val, kw_fwd_framing, &e);
+            rc = ds_cfg_kw(c, d, "framing", val, ds_cfg_kw_fwd_framing, &e);
             f->framing = (enum ds_framing)e;
             break;
         case FK_RECOVERY:
-            rc = parse_kw(c, d, "recovery", val, kw_recovery, &e);
+            rc = ds_cfg_kw(c, d, "recovery", val, ds_cfg_kw_recovery, &e);
             f->recovery = e;
             break;
         case FK_TLS:
-            rc = parse_bool(c, d, "tls", val, &f->tls);
+            rc = ds_cfg_bool(c, d, "tls", val, &f->tls);
             break;
         case FK_TLS_CA:
-            rc = parse_text(c, d, "tls-ca-file", val, &f->tls_ca_file);
+            rc = ds_cfg_text(c, d, "tls-ca-file", val, &f->tls_ca_file);
             break;
         case FK_TLS_CERT:
-            rc = parse_text(c, d, "tls-client-certificate", val, &f->tls_client_cert);
+            rc = ds_cfg_text(c, d, "tls-client-certificate", val, &f->tls_client_cert);
             break;
         case FK_TLS_KEY:
-            rc = parse_text(c, d, "tls-client-key", val, &f->tls_client_key);
+            rc = ds_cfg_text(c, d, "tls-client-key", val, &f->tls_client_key);
             break;
         case FK_TLS_NAME:
-            rc = parse_text(c, d, "tls-server-name", val, &f->tls_server_name);
-            if (!rc && !valid_hostname(val) && !is_numeric_address(val))
-                rc = fail(c, "%s: bad tls-server-name '%s' (use a DNS name or an IP address)",
+            rc = ds_cfg_text(c, d, "tls-server-name", val, &f->tls_server_name);
+            if (!rc && !ds_cfg_valid_hostname(val) && !ds_cfg_is_numeric_address(val))
+                rc = ds_cfg_err(c, "%s: bad tls-server-name '%s' (use a DNS name or an IP address)",
                           d->name, val);
             break;
         case FK_TLS_VERIFY:
-            rc = parse_bool(c, d, "tls-verify", val, &f->tls_verify);
+            rc = ds_cfg_bool(c, d, "tls-verify", val, &f->tls_verify);
             break;
         case FK_CONNECT_TIMEOUT:
-            rc = parse_duration(c, d, "connect-timeout", val, 1, &f->connect_timeout_ms);
+            rc = ds_cfg_duration(c, d, "connect-timeout", val, 1, &f->connect_timeout_ms);
             break;
         case FK_WRITE_TIMEOUT:
-            rc = parse_duration(c, d, "write-timeout", val, 1, &f->write_timeout_ms);
+            rc = ds_cfg_duration(c, d, "write-timeout", val, 1, &f->write_timeout_ms);
             break;
         }
         if (rc)
@@ -514,36 +251,36 @@ static int forwarder_options(struct ctx *c, const struct directive *d, struct ds
     /* TLS settings only mean something with tls=on. */
     for (int k = FK_TLS_CA; k <= FK_TLS_VERIFY; k++)
         if ((w.seen & (1u << k)) && !f->tls)
-            return fail(c, "%s: %s needs tls=on", d->name, fwd_keys[k]);
+            return ds_cfg_err(c, "%s: %s needs tls=on", d->name, fwd_keys[k]);
     if (f->tls_client_key && !f->tls_client_cert)
-        return fail(c, "%s: tls-client-key '%s' needs tls-client-certificate", d->name,
+        return ds_cfg_err(c, "%s: tls-client-key '%s' needs tls-client-certificate", d->name,
                     f->tls_client_key);
     if (f->tls_client_key && strcmp(f->tls_client_cert, "auto") == 0)
-        return fail(c, "%s: tls-client-key '%s' cannot be used with tls-client-certificate=auto",
+        return ds_cfg_err(c, "%s: tls-client-key '%s' cannot be used with tls-client-certificate=auto",
                     d->name, f->tls_client_key);
 
     /* Format, syslog envelope and framing must fit together. */
     if (f->format == DS_FMT_PDNS) {
         if (syslog_set && f->syslog != DS_SYSLOG_NONE)
-            return fail(c, "%s: syslog=%s cannot carry format=pdns (binary; use syslog=none)",
-                        d->name, kw_name(kw_syslog, f->syslog));
+            return ds_cfg_err(c, "%s: syslog=%s cannot carry format=pdns (binary; use syslog=none)",
+                        d->name, ds_cfg_kw_name(ds_cfg_kw_syslog, f->syslog));
         f->syslog = DS_SYSLOG_NONE;
         if (f->framing == DS_FRAMING_DEFAULT)
             f->framing = DS_FRAMING_16BIT;
         if (f->framing != DS_FRAMING_16BIT && f->framing != DS_FRAMING_32BIT)
-            return fail(c, "%s: framing=%s does not fit format=pdns (use 16bit or 32bit)",
-                        d->name, kw_name(kw_fwd_framing, f->framing));
+            return ds_cfg_err(c, "%s: framing=%s does not fit format=pdns (use 16bit or 32bit)",
+                        d->name, ds_cfg_kw_name(ds_cfg_kw_fwd_framing, f->framing));
     } else {
         if (!syslog_set)
             f->syslog = DS_SYSLOG_RFC5424;
         if (f->framing == DS_FRAMING_DEFAULT)
             f->framing = f->syslog != DS_SYSLOG_NONE ? DS_FRAMING_OCTET : DS_FRAMING_NEWLINE;
         if (f->framing == DS_FRAMING_16BIT || f->framing == DS_FRAMING_32BIT)
-            return fail(c, "%s: framing=%s does not fit format=%s (use newline or octet-counting)",
-                        d->name, kw_name(kw_fwd_framing, f->framing),
-                        kw_name(kw_format, f->format));
+            return ds_cfg_err(c, "%s: framing=%s does not fit format=%s (use newline or octet-counting)",
+                        d->name, ds_cfg_kw_name(ds_cfg_kw_fwd_framing, f->framing),
+                        ds_cfg_kw_name(ds_cfg_kw_format, f->format));
         if (f->framing == DS_FRAMING_OCTET && f->syslog == DS_SYSLOG_NONE)
-            return fail(c, "%s: framing=octet-counting needs syslog=rfc5424 or syslog=rfc3164",
+            return ds_cfg_err(c, "%s: framing=octet-counting needs syslog=rfc5424 or syslog=rfc3164",
                         d->name);
     }
     return DS_OK;
@@ -552,7 +289,7 @@ static int forwarder_options(struct ctx *c, const struct directive *d, struct ds
 static int d_forwarder(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
 {
     static const char *const names[] = {"ipv4|ipv6", "HOST", "PORT"};
-    int rc = check_args(c, d, t, 0, 3, 3, names, true, NULL);
+    int rc = ds_cfg_check_args(c, d, t, 0, 3, 3, names, true, NULL);
     if (rc)
         return rc;
     struct ds_forwarder_cfg f = {0};
@@ -562,23 +299,23 @@ static int d_forwarder(struct ctx *c, const struct directive *d, struct ds_cfg_t
     else if (strcmp(fam, "ipv6") == 0)
         f.family = 6;
     else
-        return fail(c, "%s: bad address family '%s' (use ipv4 or ipv6)", d->name, fam);
+        return ds_cfg_err(c, "%s: bad address family '%s' (use ipv4 or ipv6)", d->name, fam);
 
     if (strchr(host, ':')) {
-        if (!is_numeric_address(host))
-            return fail(c, "%s: bad IPv6 address '%s'", d->name, host);
+        if (!ds_cfg_is_numeric_address(host))
+            return ds_cfg_err(c, "%s: bad IPv6 address '%s'", d->name, host);
         if (f.family != 6)
-            return fail(c, "%s: '%s' is an IPv6 address (use forwarder ipv6)", d->name, host);
-    } else if (all_digits_dots(host)) {
-        if (!is_numeric_address(host))
-            return fail(c, "%s: bad IPv4 address '%s'", d->name, host);
+            return ds_cfg_err(c, "%s: '%s' is an IPv6 address (use forwarder ipv6)", d->name, host);
+    } else if (ds_cfg_all_digits_dots(host)) {
+        if (!ds_cfg_is_numeric_address(host))
+            return ds_cfg_err(c, "%s: bad IPv4 address '%s'", d->name, host);
         if (f.family != 4)
-            return fail(c, "%s: '%s' is an IPv4 address (use forwarder ipv4)", d->name, host);
-    } else if (!valid_hostname(host)) {
-        return fail(c, "%s: bad HOST '%s' (use a DNS name or an IP address)", d->name, host);
+            return ds_cfg_err(c, "%s: '%s' is an IPv4 address (use forwarder ipv4)", d->name, host);
+    } else if (!ds_cfg_valid_hostname(host)) {
+        return ds_cfg_err(c, "%s: bad HOST '%s' (use a DNS name or an IP address)", d->name, host);
     }
     uint64_t port;
-    if ((rc = parse_range(c, d, "PORT", t->tok[2].text, 1, 65535, &port)))
+    if ((rc = ds_cfg_range(c, d, "PORT", t->tok[2].text, 1, 65535, &port)))
         return rc;
     f.port = (unsigned)port;
     f.format = DS_FMT_JSON;
@@ -588,14 +325,14 @@ static int d_forwarder(struct ctx *c, const struct directive *d, struct ds_cfg_t
     f.connect_timeout_ms = 5000;
     f.write_timeout_ms = 5000;
     f.line = c->rd.line;
-    f.host = strip_brackets(host);
+    f.host = ds_cfg_strip_brackets(host);
 
     struct ds_config *cfg = c->cfg;
     for (size_t i = 0; i < cfg->n_forwarders; i++) {
         const struct ds_forwarder_cfg *o = &cfg->forwarders[i];
         if (o->port == f.port && strcmp(o->host, f.host) == 0) {
             forwarder_free(&f);
-            return fail(c, "%s: '%s' port %u is already a forwarder on line %d", d->name, host,
+            return ds_cfg_err(c, "%s: '%s' port %u is already a forwarder on line %d", d->name, host,
                         (unsigned)port, o->line);
         }
     }
@@ -615,19 +352,19 @@ static int one_arg(struct ctx *c, const struct directive *d, struct ds_cfg_token
                    const char *name)
 {
     const char *names[] = {name};
-    return check_args(c, d, t, 0, 1, 1, names, false, NULL);
+    return ds_cfg_check_args(c, d, t, 0, 1, 1, names, false, NULL);
 }
 
 static int set_kw(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t,
                   const char *what, const struct kw *k, int *out)
 {
     int rc = one_arg(c, d, t, what);
-    return rc ? rc : parse_kw(c, d, what, t->tok[0].text, k, out);
+    return rc ? rc : ds_cfg_kw(c, d, what, t->tok[0].text, k, out);
 }
 
 static int d_forwarder_recovery(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
 {
-    int e, rc = set_kw(c, d, t, "mode", kw_recovery, &e);
+    int e, rc = set_kw(c, d, t, "mode", ds_cfg_kw_recovery, &e);
     if (!rc)
         c->cfg->forwarder_recovery = (enum ds_recovery)e;
     return rc;
@@ -635,7 +372,7 @@ static int d_forwarder_recovery(struct ctx *c, const struct directive *d, struct
 
 static int d_forwarder_mode(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
 {
-    int e, rc = set_kw(c, d, t, "mode", kw_mode, &e);
+    int e, rc = set_kw(c, d, t, "mode", ds_cfg_kw_mode, &e);
     if (!rc)
         c->cfg->forwarder_mode = (enum ds_fwd_mode)e;
     return rc;
@@ -647,7 +384,7 @@ static int d_forwarder_batch_size(struct ctx *c, const struct directive *d,
     uint64_t v;
     int rc = one_arg(c, d, t, "N");
     if (!rc)
-        rc = parse_range(c, d, "N", t->tok[0].text, 1, 65536, &v);
+        rc = ds_cfg_range(c, d, "N", t->tok[0].text, 1, 65536, &v);
     if (!rc)
         c->cfg->forwarder_batch_size = (unsigned)v;
     return rc;
@@ -657,13 +394,13 @@ static int d_forwarder_backoff(struct ctx *c, const struct directive *d, struct 
 {
     static const char *const names[] = {"MIN", "MAX"};
     unsigned lo, hi;
-    int rc = check_args(c, d, t, 0, 2, 2, names, false, NULL);
+    int rc = ds_cfg_check_args(c, d, t, 0, 2, 2, names, false, NULL);
     if (!rc)
-        rc = parse_duration(c, d, "MIN", t->tok[0].text, 1, &lo);
+        rc = ds_cfg_duration(c, d, "MIN", t->tok[0].text, 1, &lo);
     if (!rc)
-        rc = parse_duration(c, d, "MAX", t->tok[1].text, 1, &hi);
+        rc = ds_cfg_duration(c, d, "MAX", t->tok[1].text, 1, &hi);
     if (!rc && hi < lo)
-        rc = fail(c, "%s: MAX '%s' is shorter than MIN '%s'", d->name, t->tok[1].text,
+        rc = ds_cfg_err(c, "%s: MAX '%s' is shorter than MIN '%s'", d->name, t->tok[1].text,
                   t->tok[0].text);
     if (!rc) {
         c->cfg->backoff_min_ms = lo;
@@ -681,12 +418,12 @@ static int d_queue_size(struct ctx *c, const struct directive *d, struct ds_cfg_
     const char *s = t->tok[0].text;
     rc = ds_cfg_parse_size(s, &v);
     if (rc == DS_EINVAL)
-        return fail(c, "%s: bad size '%s' (use bytes, or a number with k, M or G)", d->name, s);
+        return ds_cfg_err(c, "%s: bad size '%s' (use bytes, or a number with k, M or G)", d->name, s);
     if (rc == DS_ERANGE || v > QUEUE_SIZE_MAX)
-        return fail(c, "%s: size '%s' is above the maximum %llu (1024G)", d->name, s,
+        return ds_cfg_err(c, "%s: size '%s' is above the maximum %llu (1024G)", d->name, s,
                     (unsigned long long)QUEUE_SIZE_MAX);
     if (v < QUEUE_SIZE_MIN)
-        return fail(c, "%s: size '%s' is below the minimum %llu", d->name, s,
+        return ds_cfg_err(c, "%s: size '%s' is below the minimum %llu", d->name, s,
                     (unsigned long long)QUEUE_SIZE_MIN);
     c->cfg->queue_size = v;
     return DS_OK;
@@ -695,25 +432,25 @@ static int d_queue_size(struct ctx *c, const struct directive *d, struct ds_cfg_
 static int d_queue_recovery(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
 {
     int rc = one_arg(c, d, t, "on|off");
-    return rc ? rc : parse_bool(c, d, "value", t->tok[0].text, &c->cfg->queue_recovery);
+    return rc ? rc : ds_cfg_bool(c, d, "value", t->tok[0].text, &c->cfg->queue_recovery);
 }
 
 static int d_queue_filename(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
 {
     int rc = one_arg(c, d, t, "NAME");
-    return rc ? rc : parse_text(c, d, "NAME", t->tok[0].text, &c->cfg->queue_filename);
+    return rc ? rc : ds_cfg_text(c, d, "NAME", t->tok[0].text, &c->cfg->queue_filename);
 }
 
 static int d_queue_sync(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
 {
     int rc = one_arg(c, d, t, "DURATION");
     return rc ? rc
-              : parse_duration(c, d, "DURATION", t->tok[0].text, 0, &c->cfg->queue_sync_ms);
+              : ds_cfg_duration(c, d, "DURATION", t->tok[0].text, 0, &c->cfg->queue_sync_ms);
 }
 
 static int d_queue_overflow(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
 {
-    int e, rc = set_kw(c, d, t, "policy", kw_overflow, &e);
+    int e, rc = set_kw(c, d, t, "policy", ds_cfg_kw_overflow, &e);
     if (!rc)
         c->cfg->queue_overflow = (enum ds_overflow)e;
     return rc;
@@ -723,7 +460,7 @@ static int d_metrics_interval(struct ctx *c, const struct directive *d, struct d
 {
     int rc = one_arg(c, d, t, "DURATION");
     return rc ? rc
-              : parse_duration(c, d, "DURATION", t->tok[0].text, 0,
+              : ds_cfg_duration(c, d, "DURATION", t->tok[0].text, 0,
                                &c->cfg->metrics_interval_ms);
 }
 
@@ -734,7 +471,7 @@ static int d_log_level(struct ctx *c, const struct directive *d, struct ds_cfg_t
         return rc;
     int v = ds_log_level_parse(t->tok[0].text); /* also takes "warning" */
     if (v < 0)
-        return bad_kw(c, d, "level", t->tok[0].text, kw_log_level);
+        return ds_cfg_bad_kw(c, d, "level", t->tok[0].text, ds_cfg_kw_log_level);
     c->cfg->log_level = v;
     return DS_OK;
 }
@@ -746,7 +483,7 @@ static int d_log_format(struct ctx *c, const struct directive *d, struct ds_cfg_
         return rc;
     int v = ds_log_format_parse(t->tok[0].text);
     if (v < 0)
-        return bad_kw(c, d, "format", t->tok[0].text, kw_log_format);
+        return ds_cfg_bad_kw(c, d, "format", t->tok[0].text, ds_cfg_kw_log_format);
     c->cfg->log_format = v;
     return DS_OK;
 }
@@ -757,15 +494,15 @@ static int d_instance_name(struct ctx *c, const struct directive *d, struct ds_c
     if (rc)
         return rc;
     if (strlen(t->tok[0].text) > NAME_MAX_LEN)
-        return fail(c, "%s: NAME '%s' is longer than %d characters", d->name, t->tok[0].text,
+        return ds_cfg_err(c, "%s: NAME '%s' is longer than %d characters", d->name, t->tok[0].text,
                     NAME_MAX_LEN);
-    return parse_text(c, d, "NAME", t->tok[0].text, &c->cfg->instance_name);
+    return ds_cfg_text(c, d, "NAME", t->tok[0].text, &c->cfg->instance_name);
 }
 
 static int d_state_directory(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t)
 {
     int rc = one_arg(c, d, t, "PATH");
-    return rc ? rc : parse_text(c, d, "PATH", t->tok[0].text, &c->cfg->state_dir);
+    return rc ? rc : ds_cfg_text(c, d, "PATH", t->tok[0].text, &c->cfg->state_dir);
 }
 
 static const struct directive directives[N_DIRECTIVES] = {
@@ -819,7 +556,7 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     const struct directive *d = &directives[idx];
     if (!d->multi && c->seen[idx]) {
-        fail(c, "%s: '%s' repeats the setting on line %d (each setting may appear once)",
+        ds_cfg_err(c, "%s: '%s' repeats the setting on line %d (each setting may appear once)",
              d->name, r->args, c->seen[idx]);
         return 0;
     }
@@ -828,7 +565,7 @@ static int handler(void *user, const char *section, const char *name, const char
     struct ds_cfg_tokens t;
     char why[512];
     if (ds_cfg_tokenize(r->args, &t, why, sizeof(why)) != DS_OK) {
-        fail(c, "%s: %s", d->name, why);
+        ds_cfg_err(c, "%s: %s", d->name, why);
         return 0;
     }
     int rc = d->fn(c, d, &t);
