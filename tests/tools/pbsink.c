@@ -98,7 +98,7 @@ static bool pb_tag(const uint8_t *p, size_t len, uint64_t *seq)
     size_t i = 0;
     bool found = false;
     while (i < len) {
-        size_t val, vlen;
+        size_t val = 0, vlen = 0;
         uint64_t field;
         if (!pbtag_next_field(p, len, &i, &field, &val, &vlen))
             return false;
