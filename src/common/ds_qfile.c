@@ -1,6 +1,7 @@
 /* ds_qfile.c - record and queue-file layout, checksums, salvage scan.  See ds_qfile.h. */
 #include "ds_qfile.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <zlib.h>
@@ -21,12 +22,13 @@ uint32_t ds_qf_payload_crc(const void *data, size_t len)
     return (uint32_t)c;
 }
 
-uint32_t ds_qf_rec_crc(const struct ds_qf_rec *h, uint32_t payload_crc)
+uint32_t ds_qf_rec_crc(const void *rec)
 {
-    const uint8_t *b = (const uint8_t *)h;
-    uLong c = crc32((uLong)payload_crc, b + 8, DS_QF_REC_HDR - 8);
-    c = crc32(c, b, 4);
-    return (uint32_t)c;
+    uint32_t len;
+    memcpy(&len, (const uint8_t *)rec + offsetof(struct ds_qf_rec, len), sizeof(len));
+    /* len <= DS_REC_MAX_PAYLOAD (callers check), so one uInt call covers it all. */
+    return (uint32_t)crc32(0L, (const Bytef *)rec + DS_QF_CRC_FROM,
+                           (uInt)(DS_QF_REC_HDR - DS_QF_CRC_FROM + len));
 }
 
 /* ---- superblock ----------------------------------------------------------------- */
@@ -63,6 +65,21 @@ int ds_qf_super_load(const uint8_t *base, uint64_t avail, struct ds_qf_super *ou
     if (valid)
         *out = best;
     return valid;
+}
+
+uint32_t ds_qf_super_other_version(const uint8_t *base, uint64_t avail)
+{
+    for (unsigned i = 0; i < 2; i++) {
+        uint64_t off = (uint64_t)i * DS_QF_SUPER_STRIDE;
+        if (off + sizeof(struct ds_qf_super) > avail)
+            continue;
+        struct ds_qf_super sb;
+        memcpy(&sb, base + off, sizeof(sb));
+        if (memcmp(sb.magic, DS_QF_MAGIC, 8) == 0 && sb.version != DS_QF_VERSION &&
+            sb.crc == super_crc(&sb))
+            return sb.version;
+    }
+    return 0;
 }
 
 void ds_qf_super_store(uint8_t *base, struct ds_qf_super *sb)
@@ -179,8 +196,7 @@ static bool hdr_plausible(const uint8_t *data, uint64_t capacity, uint64_t lim, 
 
 static bool crc_ok(const uint8_t *data, uint64_t phys, const struct ds_qf_rec *h)
 {
-    uint32_t pc = ds_qf_payload_crc(data + phys + DS_QF_REC_HDR, h->len);
-    return ds_qf_rec_crc(h, pc) == h->crc;
+    return ds_qf_rec_crc(data + phys) == h->crc;
 }
 
 bool ds_qf_rec_valid(const uint8_t *data, uint64_t capacity, uint64_t avail, uint64_t pos,
@@ -199,12 +215,12 @@ static bool marker_at(const struct ds_qf_scan_in *in, uint64_t pos, uint64_t lap
     uint64_t phys = pos % in->capacity;
     if (phys + 8 > lim_of(in->capacity, in->avail))
         return false;
-    uint32_t w[2];
-    memcpy(w, in->data + phys, 8);
-    if (w[0] != DS_QF_SKIP || w[1] < 8 || w[1] % 8 != 0 || phys + w[1] > in->capacity ||
-        pos + w[1] > lap_end)
+    struct ds_qf_rec m; /* only crc (bytes to skip) and len are read */
+    memcpy(&m, in->data + phys, 8);
+    if (m.len != DS_QF_SKIP || m.crc < 8 || m.crc % 8 != 0 || phys + m.crc > in->capacity ||
+        pos + m.crc > lap_end)
         return false;
-    *skip = w[1];
+    *skip = m.crc;
     return true;
 }
 

@@ -14,8 +14,8 @@
  *
  * A record is a 32-byte header (struct ds_qf_rec) and its payload padded to 8 bytes;
  * records never wrap around the end of the data area.  A skip marker (len ==
- * DS_QF_SKIP, crc field = bytes to skip) fills the unused end of a lap and covers
- * damaged bytes after a salvage.  Positions are 64-bit virtual byte offsets that only
+ * DS_QF_SKIP, crc field = bytes to skip: two words, the count, then DS_QF_SKIP) fills
+ * the unused end of a lap and covers damaged bytes after a salvage.  Positions are 64-bit virtual byte offsets that only
  * grow: the physical offset is pos % capacity.
  *
  * Ownership: nothing here allocates; every function works on memory the caller owns
@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define DS_QF_MAGIC "DSQUEUE1"
-#define DS_QF_VERSION 1u
+#define DS_QF_VERSION 2u /* 1: crc after len, covering payload, header 8..31, 0..3 */
 #define DS_QF_SUPER_STRIDE 4096u
 #define DS_QF_SLOT_OFF 8192u
 #define DS_QF_SLOT_SIZE 128u
@@ -43,11 +43,13 @@
 #define DS_QF_MIN_CAPACITY 4096u
 
 /* Record header, native byte order (the file is not meant to move between machines
- * of different endianness). */
+ * of different endianness).  The checksum comes first so that it covers one
+ * contiguous range: the rest of the header and the payload. */
 struct ds_qf_rec {
+    uint32_t crc;        /* zlib crc32 of bytes 4 .. 32 + len of the record (the rest of
+                          * the header, then the payload); 0 in a memory-only ring;
+                          * bytes to skip for a marker */
     uint32_t len;        /* payload bytes, or DS_QF_SKIP */
-    uint32_t crc;        /* zlib crc32 of payload then header bytes 8..31 then 0..3;
-                          * 0 in a memory-only ring; bytes to skip for a marker */
     uint64_t seq;
     uint64_t time_us;
     uint32_t route_mask;
@@ -56,6 +58,7 @@ struct ds_qf_rec {
     uint8_t flags;       /* 0 */
 };
 _Static_assert(sizeof(struct ds_qf_rec) == DS_QF_REC_HDR, "record header layout");
+#define DS_QF_CRC_FROM 4u /* the record checksum covers the bytes from here on */
 
 struct ds_qf_super {
     char magic[8];
@@ -88,10 +91,12 @@ static inline uint64_t ds_qf_rec_size(uint32_t len)
     return DS_QF_REC_HDR + (((uint64_t)len + 7u) & ~(uint64_t)7u);
 }
 
-/* crc32 of a payload (the part a producer can compute before taking the ring lock). */
+/* crc32 of a byte range (cursor names). */
 uint32_t ds_qf_payload_crc(const void *data, size_t len);
-/* The record checksum from the payload's crc and the header (its crc field ignored). */
-uint32_t ds_qf_rec_crc(const struct ds_qf_rec *h, uint32_t payload_crc);
+/* The record checksum of the record that starts at rec: one crc32 over its header
+ * after the crc field and its payload, which follows the header in memory (the len
+ * field says how long it is).  The crc field itself is not read. */
+uint32_t ds_qf_rec_crc(const void *rec);
 
 /* Superblock: load the current copy (returns how many copies were valid, 0..2; *out
  * is the current one), and store a new state into the older copy (sb->gen is bumped,
@@ -99,6 +104,9 @@ uint32_t ds_qf_rec_crc(const struct ds_qf_rec *h, uint32_t payload_crc);
  * bytes, or avail bytes for a load: a copy beyond avail counts as invalid). */
 int ds_qf_super_load(const uint8_t *base, uint64_t avail, struct ds_qf_super *out);
 void ds_qf_super_store(uint8_t *base, struct ds_qf_super *sb);
+/* The format version of an intact superblock copy (magic and crc good) of a version
+ * other than DS_QF_VERSION, 0 when there is none: a queue file of another format. */
+uint32_t ds_qf_super_other_version(const uint8_t *base, uint64_t avail);
 
 /* Cursor slots.  The key of a name is the name itself when it fits, else a prefix and
  * a crc32 of the whole name.  load returns 1 when a valid copy exists (*out filled),

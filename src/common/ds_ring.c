@@ -17,6 +17,7 @@
 #include "ds_ring.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,9 +161,9 @@ static void jump_to_next_lap(struct ds_ring *r, uint64_t pad)
     ds__ring_store_super(r, 0);
 }
 
-size_t ds__ring_append_locked(struct ds_ring *r, const struct ds_rec_in *in, size_t n,
-                              const uint32_t *crcs)
+size_t ds__ring_append_locked(struct ds_ring *r, const struct ds_rec_in *in, size_t n)
 {
+    bool file = ds__ring_is_file(r);
     size_t i;
     for (i = 0; i < n; i++) {
         uint32_t len = in[i].len;
@@ -204,9 +205,13 @@ size_t ds__ring_append_locked(struct ds_ring *r, const struct ds_rec_in *in, siz
             .kind = in[i].kind,
             .flags = 0,
         };
-        if (crcs)
-            h.crc = ds_qf_rec_crc(&h, crcs[i]);
         memcpy(p, &h, sizeof(h));
+        if (file) {
+            /* One crc32 over the header (after its crc field) and the payload, as they
+             * lie in the ring now (hot in this core's cache). */
+            uint32_t crc = ds_qf_rec_crc(p);
+            memcpy(p + offsetof(struct ds_qf_rec, crc), &crc, sizeof(crc));
+        }
         r->next_seq++;
         r->tail_pos += size;
         r->tail_phys += size;
@@ -222,19 +227,11 @@ size_t ds__ring_append_locked(struct ds_ring *r, const struct ds_rec_in *in, siz
 
 size_t ds_ring_append(struct ds_ring *r, const struct ds_rec_in *in, size_t n)
 {
-    uint32_t crcs[APPEND_CHUNK];
     size_t done = 0;
     while (done < n) {
         size_t m = n - done < APPEND_CHUNK ? n - done : APPEND_CHUNK;
-        if (ds__ring_is_file(r)) {
-            /* The payload checksum is the expensive part: compute it unlocked. */
-            for (size_t i = 0; i < m; i++) {
-                const struct ds_rec_in *e = &in[done + i];
-                crcs[i] = e->len <= DS_REC_MAX_PAYLOAD ? ds_qf_payload_crc(e->data, e->len) : 0;
-            }
-        }
         ds_mutex_lock(&r->mu);
-        size_t k = ds__ring_append_locked(r, in + done, m, ds__ring_is_file(r) ? crcs : NULL);
+        size_t k = ds__ring_append_locked(r, in + done, m);
         if (k < m)
             r->dropped += n - done - k;
         ds_mutex_unlock(&r->mu);

@@ -332,6 +332,7 @@ static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, ch
     struct ds_qf_super sb;
     memset(&sb, 0, sizeof(sb));
     int nsb = 0;
+    uint32_t other_version = 0; /* a queue file of another format version */
     bool in_place = true;
     struct ds_mmap peek;
     memset(&peek, 0, sizeof(peek));
@@ -350,10 +351,11 @@ static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, ch
             return rc == DS_EAGAIN ? DS_EPERM : rc;
         }
         nsb = ds_qf_super_load(peek.base, fsize, &sb);
+        other_version = nsb == 0 ? ds_qf_super_other_version(peek.base, fsize) : 0;
         if (nsb > 0)
             in_place = sb.capacity == r->cap;
         else
-            in_place = fsize == DS_QF_DATA_OFF + r->cap;
+            in_place = fsize == DS_QF_DATA_OFF + r->cap && other_version == 0;
         if (in_place)
             ds_mmap_close(&peek); /* map_file takes the lock again */
     }
@@ -373,6 +375,10 @@ static int open_file_ring(struct ds_ring *r, const struct ds_ring_options *o, ch
             ds_log_info(COMP, "%s: the file holds a queue of %" PRIu64 " bytes, queue-size is "
                         "%" PRIu64 ": moving its events into a new file", o->file, sb.capacity,
                         r->cap);
+        else if (other_version)
+            ds_log_warn(COMP, "%s: a queue file of format version %u (this dnsstream reads "
+                        "version %u): its bytes are set aside, its events are not delivered",
+                        o->file, (unsigned)other_version, (unsigned)DS_QF_VERSION);
         else
             ds_log_warn(COMP, "%s: not a queue file of %" PRIu64 " bytes (no valid header, "
                         "%" PRIu64 " bytes): salvaging what it holds", o->file, r->cap, fsize);
@@ -460,12 +466,11 @@ static void foreign_record(void *arg, uint64_t pos, const struct ds_qf_rec *h,
     struct ds_ring *r = x->r;
     (void)pos;
     struct ds_rec_in e = {payload, h->len, h->kind, h->input_id, h->route_mask, h->time_us};
-    uint32_t pc = ds_qf_payload_crc(payload, h->len);
     /* Keep the record's own seq; the new ring continues the numbering. */
     if (h->seq > r->next_seq)
         r->next_seq = h->seq;
     uint64_t before = r->received;
-    if (ds__ring_append_locked(r, &e, 1, &pc) != 1)
+    if (ds__ring_append_locked(r, &e, 1) != 1)
         r->dropped++;
     r->received = before;
 }

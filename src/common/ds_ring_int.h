@@ -108,7 +108,9 @@ static inline uint64_t ds__ring_seq_at(const struct ds_ring *r, uint64_t pos)
 
 static inline void ds__ring_write_marker(struct ds_ring *r, uint64_t pos, uint64_t len)
 {
-    uint32_t w[2] = {DS_QF_SKIP, (uint32_t)len};
+    _Static_assert(offsetof(struct ds_qf_rec, crc) == 0 && offsetof(struct ds_qf_rec, len) == 4,
+                   "marker layout: bytes to skip, then DS_QF_SKIP");
+    uint32_t w[2] = {(uint32_t)len, DS_QF_SKIP};
     memcpy(r->data + pos % r->cap, w, sizeof(w));
 }
 
@@ -118,10 +120,9 @@ void ds__ring_store_super(struct ds_ring *r, uint32_t flags);
 void ds__ring_store_slot(struct ds_ring *r, struct ds_ring_cursor *c);
 /* Move the head to the slowest cursor's release position. */
 void ds__ring_update_head(struct ds_ring *r);
-/* Append up to n records (crcs: their payload checksums, NULL in memory); returns how
- * many were accepted (the overflow rules apply). */
-size_t ds__ring_append_locked(struct ds_ring *r, const struct ds_rec_in *in, size_t n,
-                              const uint32_t *crcs);
+/* Append up to n records (with a queue file, each gets its checksum); returns how many
+ * were accepted (the overflow rules apply). */
+size_t ds__ring_append_locked(struct ds_ring *r, const struct ds_rec_in *in, size_t n);
 /* Turn the slots loaded from the file (pslots state 1) into dormant cursors. */
 void ds__ring_make_dormant_cursors(struct ds_ring *r);
 /* Forget a dormant cursor: slot cleared, it holds nothing. */

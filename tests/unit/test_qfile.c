@@ -4,7 +4,9 @@
  *
  * A "crash image" is a copy of the queue file taken while the ring is open: the copy
  * reads the page cache, which is exactly what a process killed with SIGKILL leaves. */
+#include <stddef.h>
 #include <stdlib.h>
+#include <zlib.h>
 
 #include "ds_plat.h"
 #include "ds_qfile.h"
@@ -436,7 +438,7 @@ static void test_flipped_bytes(void)
             b[DS_QF_DATA_OFF + phys] ^= (uint8_t)(1u + rnd() % 255u);
             for (uint64_t i = 0; i < l.n; i++) {
                 uint32_t len;
-                memcpy(&len, orig + DS_QF_DATA_OFF + l.pos[i], 4);
+                memcpy(&len, orig + DS_QF_DATA_OFF + l.pos[i] + offsetof(struct ds_qf_rec, len), 4);
                 uint64_t covered = DS_QF_REC_HDR + len; /* the padding is not checked */
                 if (phys >= l.pos[i] && phys < l.pos[i] + covered)
                     hit[i] = true;
@@ -727,6 +729,64 @@ static void test_foreign_file(void)
     ds_file_remove(g_path);
 }
 
+static void test_old_format_version(void)
+{
+    /* A queue file of format version 1 (its superblocks intact, its records checksummed
+     * the old way) is set aside whole, byte for byte; the queue starts empty. */
+    paths("v1");
+    struct ds_ring *r = open_ring(g_path, 65536, 0);
+    ASSERT_TRUE(r != NULL);
+    ASSERT_EQ(put(r, 1, 40), 40);
+    ds_ring_close(&r); /* no destination took them: kept */
+    size_t n;
+    uint8_t *b = slurp(g_path, &n);
+    ASSERT_TRUE(b != NULL);
+    ASSERT_EQ(n, DS_QF_DATA_OFF + 65536);
+    /* Version 1 records: len first, then a crc32 of the payload, header bytes 8..31
+     * and 0..3. */
+    uint64_t off = DS_QF_DATA_OFF;
+    for (uint64_t id = 1; id <= 40; id++) {
+        struct ds_qf_rec h;
+        memcpy(&h, b + off, sizeof(h));
+        ASSERT_U64_EQ(h.seq, id);
+        uint32_t w[2] = {h.len, 0};
+        memcpy(b + off, w, 8);
+        uLong c = crc32(0L, b + off + DS_QF_REC_HDR, h.len);
+        c = crc32(c, b + off + 8, DS_QF_REC_HDR - 8);
+        w[1] = (uint32_t)crc32(c, b + off, 4);
+        memcpy(b + off, w, 8);
+        off += ds_qf_rec_size(h.len);
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        struct ds_qf_super sb;
+        memcpy(&sb, b + i * DS_QF_SUPER_STRIDE, sizeof(sb));
+        sb.version = 1;
+        sb.crc = (uint32_t)crc32(0L, (const Bytef *)&sb, (uInt)offsetof(struct ds_qf_super, crc));
+        memcpy(b + i * DS_QF_SUPER_STRIDE, &sb, sizeof(sb));
+    }
+    ASSERT_TRUE(spit(g_path, b, n));
+    r = open_ring(g_path, 65536, 0);
+    ASSERT_TRUE(r != NULL);
+    struct ds_ring_stats st;
+    ds_ring_stats(r, &st);
+    ASSERT_U64_EQ(st.records, 0);
+    ASSERT_U64_EQ(st.salvaged, 0);
+    ASSERT_U64_EQ(st.set_aside_bytes, n);
+    ASSERT_TRUE(st.set_aside_file != NULL);
+    size_t kn;
+    uint8_t *kept = slurp(st.set_aside_file, &kn);
+    ASSERT_TRUE(kept != NULL);
+    ASSERT_EQ(kn, n);
+    ASSERT_MEM_EQ(kept, b, n);
+    free(kept);
+    free(b);
+    /* The numbering starts again (the old file's counter is not trusted either). */
+    ASSERT_U64_EQ(st.next_seq, 1);
+    cleanup_side(r);
+    ds_ring_close(&r);
+    ds_file_remove(g_path);
+}
+
 static void test_inspect_read_only(void)
 {
     paths("inspect");
@@ -838,16 +898,17 @@ static void test_scan_direct(void)
             continue;
         }
         if (seqs[i] == 10) {
-            uint32_t w[2] = {DS_QF_SKIP, 8192 - (uint32_t)pos};
+            uint32_t w[2] = {8192 - (uint32_t)pos, DS_QF_SKIP};
             memcpy(area + pos, w, 8);
             pos = 8192;
         }
         uint8_t pay[16];
         memset(pay, (int)seqs[i], sizeof(pay));
-        struct ds_qf_rec h = {16, 0, seqs[i], 0, 1, 0, DS_REC_PDNS, 0};
-        h.crc = ds_qf_rec_crc(&h, ds_qf_payload_crc(pay, 16));
+        struct ds_qf_rec h = {0, 16, seqs[i], 0, 1, 0, DS_REC_PDNS, 0};
         memcpy(area + pos % 8192, &h, 32);
         memcpy(area + pos % 8192 + 32, pay, 16);
+        h.crc = ds_qf_rec_crc(area + pos % 8192);
+        memcpy(area + pos % 8192, &h.crc, 4);
         pos += 48;
     }
     struct ds_qf_scan_in in = {area, 8192, 8192, 1024, 5, true, 0};
@@ -1034,6 +1095,7 @@ DS_TEST_MAIN(DS_TEST(test_clean_restart), DS_TEST(test_wrapped_restart),
              DS_TEST(test_crash_images), DS_TEST(test_torn_append), DS_TEST(test_flipped_bytes),
              DS_TEST(test_truncated), DS_TEST(test_superblock_damage), DS_TEST(test_slot_damage),
              DS_TEST(test_capacity_change), DS_TEST(test_foreign_file),
+             DS_TEST(test_old_format_version),
              DS_TEST(test_inspect_read_only), DS_TEST(test_sync_thread),
              DS_TEST(test_long_names_and_many_cursors), DS_TEST(test_scan_direct),
              DS_TEST(test_late_cursor_keeps_its_backlog),
