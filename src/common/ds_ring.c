@@ -12,7 +12,10 @@
  * even when sequence numbers have gaps after a salvage.
  *
  * One mutex guards everything; producers take it once per chunk of up to
- * APPEND_CHUNK records, consumers once per read batch and once per release.
+ * APPEND_CHUNK records, consumers twice per read batch (to find the records, then to
+ * publish the new read position: the headers are walked between, without the lock,
+ * when nothing can reclaim them) and once per release.  A release up to the end of a
+ * batch read earlier sets the release position from what the read remembered.
  */
 #include "ds_ring.h"
 
@@ -81,6 +84,7 @@ void ds__ring_update_head(struct ds_ring *r)
 /* Release the head record h (at hpos) for cursor c by overflow. */
 static void skip_for(struct ds_ring_cursor *c, uint64_t next, const struct ds_qf_rec *h)
 {
+    c->nbat = 0;
     c->rel_pos = c->read_pos = next;
     c->rel_ord++;
     c->read_ord = c->rel_ord;
@@ -103,8 +107,10 @@ static bool make_room(struct ds_ring *r, uint64_t need)
         uint64_t hpos = ds__ring_norm(r, r->head_pos);
         if (hpos >= r->tail_pos) {
             /* Only markers are left: every cursor is at the tail. */
-            for (int i = 0; i < r->ncur; i++)
+            for (int i = 0; i < r->ncur; i++) {
                 r->cur[i].rel_pos = r->cur[i].read_pos = r->tail_pos;
+                r->cur[i].nbat = 0;
+            }
             r->head_pos = r->tail_pos;
             moved = true;
             continue;
@@ -155,8 +161,10 @@ static void jump_to_next_lap(struct ds_ring *r, uint64_t pad)
     ds__ring_write_marker(r, r->tail_pos, pad);
     r->tail_pos += pad;
     r->tail_phys = 0;
-    for (int i = 0; i < r->ncur; i++)
+    for (int i = 0; i < r->ncur; i++) {
         r->cur[i].rel_pos = r->cur[i].read_pos = r->tail_pos;
+        r->cur[i].nbat = 0;
+    }
     r->head_pos = r->tail_pos;
     ds__ring_store_super(r, 0);
 }
@@ -307,6 +315,7 @@ void ds__ring_dormant_drop(struct ds_ring *r, struct ds_ring_cursor *d)
     }
     d->rel_pos = d->read_pos = r->tail_pos;
     d->rel_ord = d->read_ord = r->tail_ord;
+    d->nbat = 0;
 }
 
 int ds_ring_cursor_open(struct ds_ring *r, const char *name)
@@ -444,10 +453,22 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
         }
         r->nwaiting--;
     }
+    /* The records from pos up to this tail cannot be reclaimed while the lock is not
+     * held if this cursor holds records already (the head never passes a held record),
+     * or if it would refuse rather than skip them on overflow (connected, drop-newest):
+     * then only this thread changes this cursor, and the headers are walked unlocked.
+     * Otherwise (a disconnected cursor, or drop-oldest, with nothing held) an append
+     * could give these records up for it, so the walk stays under the lock. */
+    uint64_t tail = r->tail_pos;
+    bool unlocked = c->read_ord > c->rel_ord ||
+                    (c->connected && r->overflow == DS_OVERFLOW_DROP_NEWEST);
+    if (unlocked)
+        ds_mutex_unlock(&r->mu);
     int n = 0;
     size_t bytes = 0;
+    uint64_t start_pos = pos, end_pos = pos;
     uint64_t phys = pos % r->cap;
-    while (n < max && pos < r->tail_pos) {
+    while (n < max && pos < tail) {
         const struct ds_qf_rec *h = (const struct ds_qf_rec *)(const void *)(r->data + phys);
         if (h->len == DS_QF_SKIP) {
             pos += h->crc;
@@ -458,6 +479,8 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
         }
         if (n > 0 && bytes + h->len > max_bytes)
             break;
+        if (n == 0)
+            start_pos = pos;
         struct ds_rec *o = &out[n++];
         o->seq = h->seq;
         o->time_us = h->time_us;
@@ -472,12 +495,38 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
         phys += size;
         if (phys == r->cap)
             phys = 0;
+        end_pos = pos;
     }
+    if (unlocked)
+        ds_mutex_lock(&r->mu);
+    if (c->nbat == DS_RING_BATCHES) {
+        memmove(&c->bat[0], &c->bat[1], (DS_RING_BATCHES - 1) * sizeof(c->bat[0]));
+        c->nbat--;
+    }
+    c->bat[c->nbat++] = (struct ds_ring_batch){
+        .first_seq = out[0].seq,
+        .last_seq = out[n - 1].seq,
+        .start_pos = start_pos,
+        .start_ord = c->read_ord,
+        .end_pos = end_pos,
+        .end_ord = c->read_ord + (uint64_t)n,
+    };
     c->read_pos = pos;
     c->read_ord += (uint64_t)n;
     c->last_read = out[n - 1].seq;
     ds_mutex_unlock(&r->mu);
     return n;
+}
+
+/* Forget the remembered batches that end at or before ord (released) or after the read
+ * position (rewound). */
+static void prune_batches(struct ds_ring_cursor *c)
+{
+    int k = 0;
+    for (int i = 0; i < c->nbat; i++)
+        if (c->bat[i].end_ord > c->rel_ord && c->bat[i].end_ord <= c->read_ord)
+            c->bat[k++] = c->bat[i];
+    c->nbat = k;
 }
 
 void ds_ring_release(struct ds_ring *r, int id, uint64_t upto_seq)
@@ -488,17 +537,39 @@ void ds_ring_release(struct ds_ring *r, int id, uint64_t upto_seq)
         return;
     }
     struct ds_ring_cursor *c = &r->cur[id];
-    uint64_t pos = c->rel_pos;
+    uint64_t pos = c->rel_pos, ord = c->rel_ord, released = c->released;
+    bool moved = false, walk = true;
+    /* Seqs grow along the ring, so every record up to the end of the last remembered
+     * batch whose last seq is <= upto_seq goes: jump there.  The walk below then
+     * stops at once when nothing more was read, or the next batch starts above
+     * upto_seq; else it goes on from there. */
+    int k = -1;
+    for (int i = 0; i < c->nbat && c->bat[i].last_seq <= upto_seq; i++)
+        if (c->bat[i].end_ord > ord)
+            k = i;
+    if (k >= 0) {
+        const struct ds_ring_batch *b = &c->bat[k];
+        pos = b->end_pos;
+        ord = b->end_ord;
+        released = b->last_seq;
+        moved = true;
+        if (ord == c->read_ord) {
+            walk = false;
+        } else if (k + 1 < c->nbat && c->bat[k + 1].start_ord == ord &&
+                   c->bat[k + 1].first_seq > upto_seq) {
+            pos = c->bat[k + 1].start_pos; /* past any marker before it, as the walk */
+            walk = false;
+        }
+    }
     uint64_t phys = pos % r->cap;
-    bool moved = false;
-    while (c->rel_ord < c->read_ord) {
+    while (walk && ord < c->read_ord) {
         const struct ds_qf_rec *h = (const struct ds_qf_rec *)(const void *)(r->data + phys);
         uint64_t step = h->len == DS_QF_SKIP ? h->crc : ds_qf_rec_size(h->len);
         if (h->len != DS_QF_SKIP) {
             if (h->seq > upto_seq)
                 break;
-            c->rel_ord++;
-            c->released = h->seq;
+            ord++;
+            released = h->seq;
             moved = true;
         }
         pos += step;
@@ -508,6 +579,9 @@ void ds_ring_release(struct ds_ring *r, int id, uint64_t upto_seq)
     }
     if (moved) {
         c->rel_pos = pos;
+        c->rel_ord = ord;
+        c->released = released;
+        prune_batches(c);
         ds__ring_store_slot(r, c);
         ds__ring_update_head(r);
     }
@@ -535,6 +609,7 @@ void ds_ring_rewind(struct ds_ring *r, int id, uint64_t from_seq)
         c->read_pos = pos;
         c->read_ord = ord;
         c->last_read = ds__ring_seq_at(r, pos) - 1;
+        prune_batches(c);
     }
     ds_mutex_unlock(&r->mu);
 }

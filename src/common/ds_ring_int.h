@@ -6,6 +6,9 @@
  * Ownership and threads: struct ds_ring and everything in it is guarded by r->mu
  * (the sync thread's own fields by r->sync_mu); every ds__ring_* function below is
  * called with r->mu held, or before other threads can see the ring (open, close).
+ * One exception: ds_ring_read may walk the record headers between its cursor's read
+ * position and a snapshot of the tail without the lock when nothing can reclaim them
+ * (see ds_ring.c), then publishes the new read position under the lock.
  */
 #ifndef DS_RING_INT_H
 #define DS_RING_INT_H
@@ -21,6 +24,15 @@
 
 #define DS_RING_COMP "queue"
 #define DS_RING_MAX_CURSORS DS_QF_MAX_SLOTS
+#define DS_RING_BATCHES 4 /* read batches a cursor remembers (durable holds two) */
+
+/* A batch ds_ring_read handed out: where its records start and end, so that a release
+ * up to its last seq sets the release position without walking the headers. */
+struct ds_ring_batch {
+    uint64_t first_seq, last_seq;
+    uint64_t start_pos, start_ord; /* its first record */
+    uint64_t end_pos, end_ord;     /* just after its last record */
+};
 
 struct ds_ring_cursor {
     char *name;
@@ -34,6 +46,10 @@ struct ds_ring_cursor {
     bool dormant;                /* found in the queue file, not (yet) opened again */
     int slot;                    /* queue-file slot, -1 when none */
     struct ds_qf_slot fslot;     /* image of that slot (gen, key) */
+    /* Batches read and not wholly released, oldest first (end_ord > rel_ord, <=
+     * read_ord); a hint only: a release that matches none walks the headers. */
+    struct ds_ring_batch bat[DS_RING_BATCHES];
+    int nbat;
 };
 
 /* A cursor slot found in the queue file at open. */

@@ -626,6 +626,229 @@ static void test_concurrent(void)
     ds_ring_close(&m.r);
 }
 
+/* ---- release and read against a model ------------------------------------------- */
+
+/* A model of one cursor on a drop-newest ring: where every record lies (markers at the
+ * end of a lap included), what was read and released.  The ring must agree on the
+ * released seq, the records and bytes held and the lag after every step. */
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+#define MODEL_MAX 60000
+struct model {
+    uint64_t cap, tail, n;              /* tail position, records appended */
+    uint64_t pos[MODEL_MAX], end[MODEL_MAX], seq[MODEL_MAX];
+    uint64_t read_ord, rel_ord, rel_pos, released;
+};
+
+static void model_append(struct model *m, uint64_t k, uint64_t first_id)
+{
+    for (uint64_t i = 0; i < k; i++) {
+        uint64_t size = ds_qf_rec_size(pay_len(first_id + i));
+        uint64_t phys = m->tail % m->cap;
+        if (m->cap - phys < size) {
+            m->tail += m->cap - phys; /* a marker to the end of the lap */
+            if (m->rel_ord == m->n)
+                m->rel_pos = m->tail; /* nothing held: the cursor jumps with the tail */
+        }
+        m->pos[m->n] = m->tail;
+        m->seq[m->n] = first_id + i;
+        m->tail += size;
+        m->end[m->n] = m->tail;
+        m->n++;
+    }
+}
+
+static void model_release(struct model *m, uint64_t upto)
+{
+    uint64_t o = m->rel_ord;
+    while (o < m->read_ord && m->seq[o] <= upto)
+        o++;
+    if (o == m->rel_ord)
+        return;
+    m->released = m->seq[o - 1];
+    /* The walk stops in front of the next record read (after any marker), or right
+     * after the last released one when nothing more was read. */
+    m->rel_pos = o < m->read_ord ? m->pos[o] : m->end[o - 1];
+    m->rel_ord = o;
+}
+
+static bool model_check(struct ds_ring *r, int c, const struct model *m, int step)
+{
+    struct ds_ring_stats st;
+    struct ds_cursor_stats cs;
+    ds_ring_stats(r, &st);
+    ds_ring_cursor_stats(r, c, &cs);
+    if (cs.released == m->released && st.records == m->n - m->rel_ord &&
+        st.bytes_used == m->tail - m->rel_pos && cs.lag == m->n - m->read_ord)
+        return true;
+    fprintf(stderr, "  step %d: released %llu/%llu records %llu/%llu bytes %llu/%llu lag "
+            "%llu/%llu (ring/model)\n", step, (unsigned long long)cs.released,
+            (unsigned long long)m->released, (unsigned long long)st.records,
+            (unsigned long long)(m->n - m->rel_ord), (unsigned long long)st.bytes_used,
+            (unsigned long long)(m->tail - m->rel_pos), (unsigned long long)cs.lag,
+            (unsigned long long)(m->n - m->read_ord));
+    return false;
+}
+
+static void test_release_and_read_model(void)
+{
+    /* Uneven reads (up to three batches in flight), releases at batch ends, inside a
+     * batch, beyond what was read and behind what was released, and rewinds, on a
+     * 6 KiB ring that wraps every few dozen records. */
+    static struct model m;
+    memset(&m, 0, sizeof(m));
+    m.cap = 6144;
+    struct ds_ring *r = mk(m.cap, DS_OVERFLOW_DROP_NEWEST);
+    ASSERT_TRUE(r != NULL);
+    int c = ds_ring_cursor_open(r, "m");
+    rng_state = 42;
+    uint64_t next_id = 1, ends[8];
+    int nends = 0, fast = 0;
+    struct ds_rec recs[32];
+    for (int step = 0; step < 40000 && m.n + 40 < MODEL_MAX; step++) {
+        unsigned op = (unsigned)(rnd() % 10);
+        if (op < 3) {
+            size_t k = put(r, next_id, 1 + rnd() % 12);
+            model_append(&m, k, next_id);
+            next_id += k;
+        } else if (op < 6) {
+            int max = 1 + (int)(rnd() % 12);
+            if (nends == 3)
+                continue;
+            int n = ds_ring_read(r, c, recs, max, 1 << 20, 0);
+            ASSERT_TRUE(n >= 0);
+            uint64_t want = m.n - m.read_ord < (uint64_t)max ? m.n - m.read_ord : (uint64_t)max;
+            ASSERT_U64_EQ((uint64_t)n, want);
+            for (int i = 0; i < n; i++) {
+                ASSERT_U64_EQ(recs[i].seq, m.seq[m.read_ord + (uint64_t)i]);
+                ASSERT_TRUE(pay_ok(&recs[i], recs[i].seq));
+            }
+            m.read_ord += (uint64_t)n;
+            if (n > 0)
+                ends[nends++] = recs[n - 1].seq;
+        } else if (op < 9) {
+            /* Mostly the end of the oldest batch in flight (the O(1) case), else any
+             * seq around what is held. */
+            uint64_t upto;
+            unsigned how = (unsigned)(rnd() % 8);
+            if (how < 4 && nends > 0) {
+                upto = ends[0];
+                fast++;
+            } else if (how < 6 && nends > 0) {
+                upto = ends[nends - 1];
+            } else {
+                uint64_t lo = m.released > 2 ? m.released - 2 : 0;
+                uint64_t hi = m.read_ord > 0 ? m.seq[m.read_ord - 1] + 3 : 3;
+                upto = lo + rnd() % (hi - lo + 1);
+            }
+            ds_ring_release(r, c, upto);
+            model_release(&m, upto);
+            int k = 0;
+            for (int i = 0; i < nends; i++)
+                if (ends[i] > m.released)
+                    ends[k++] = ends[i];
+            nends = k;
+        } else {
+            if (m.read_ord == m.rel_ord)
+                continue;
+            uint64_t o = m.rel_ord + rnd() % (m.read_ord - m.rel_ord);
+            ds_ring_rewind(r, c, m.seq[o]);
+            m.read_ord = o;
+            nends = 0; /* what was read again comes back in new batches */
+        }
+        ASSERT_TRUE(model_check(r, c, &m, step));
+    }
+    ASSERT_TRUE(fast > 1000);
+    ASSERT_TRUE(m.n > 20000); /* hundreds of laps */
+    ds_ring_close(&r);
+}
+
+/* ---- unlocked reads under overflow ------------------------------------------------ */
+
+struct ov {
+    struct ds_ring *r;
+    int c;
+    atomic_bool done;
+    uint64_t read, bad;
+};
+
+static void ov_consumer(void *arg)
+{
+    struct ov *x = arg;
+    struct ds_rec recs[16];
+    uint64_t last = 0;
+    unsigned k = 0;
+    for (;;) {
+        /* Alternately connected and not, holding one batch or none while reading. */
+        if (k % 64 == 0)
+            ds_ring_cursor_set_connected(x->r, x->c, (k / 64) % 2 == 0);
+        int n = ds_ring_read(x->r, x->c, recs, 1 + (int)(k % 16), 1 << 20, 5);
+        if (n == DS_ECLOSED)
+            break;
+        for (int i = 0; i < n; i++) {
+            if (recs[i].seq <= last || !pay_ok(&recs[i], recs[i].seq))
+                x->bad++;
+            last = recs[i].seq;
+        }
+        x->read += (uint64_t)(n > 0 ? n : 0);
+        if (n > 0 && k % 3 == 0) {
+            /* Hold this batch while reading the next one. */
+            struct ds_rec more[16];
+            int m2 = ds_ring_read(x->r, x->c, more, 16, 1 << 20, 0);
+            for (int i = 0; i < m2; i++) {
+                if (more[i].seq <= last || !pay_ok(&more[i], more[i].seq))
+                    x->bad++;
+                last = more[i].seq;
+            }
+            x->read += (uint64_t)(m2 > 0 ? m2 : 0);
+            ds_ring_release(x->r, x->c, recs[n - 1].seq);
+            if (m2 > 0)
+                ds_ring_release(x->r, x->c, more[m2 - 1].seq);
+        } else if (n > 0) {
+            ds_ring_release(x->r, x->c, recs[n - 1].seq);
+        }
+        k++;
+    }
+}
+
+static void test_read_during_overflow(void)
+{
+    /* A producer overruns a 4 KiB ring while the consumer reads (drop-oldest, and
+     * disconnected phases): every record read is intact and in order, and each
+     * accepted record was either read or skipped for the cursor, exactly once. */
+    for (int mode = 0; mode < 2; mode++) {
+        static struct ov x;
+        memset(&x, 0, sizeof(x));
+        x.r = mk(4096, mode ? DS_OVERFLOW_DROP_OLDEST : DS_OVERFLOW_DROP_NEWEST);
+        ASSERT_TRUE(x.r != NULL);
+        x.c = ds_ring_cursor_open(x.r, "ov");
+        struct ds_thread t;
+        ASSERT_OK(ds_thread_create(&t, ov_consumer, &x, "t-ov"));
+        uint64_t next_id = 1;
+        for (int i = 0; i < 20000; i++)
+            next_id += put(x.r, next_id, 1 + (size_t)(i % 9));
+        ds_ring_shutdown(x.r);
+        ds_thread_join(&t);
+        struct ds_ring_stats st;
+        struct ds_cursor_stats cs;
+        ds_ring_stats(x.r, &st);
+        ds_ring_cursor_stats(x.r, x.c, &cs);
+        ASSERT_U64_EQ(x.bad, 0);
+        ASSERT_U64_EQ(st.received, next_id - 1);
+        ASSERT_U64_EQ(x.read + cs.skipped, st.received);
+        ASSERT_U64_EQ(cs.released, st.received);
+        ASSERT_TRUE(cs.skipped > 0); /* the overflow did happen */
+        ds_ring_close(&x.r);
+    }
+}
+
 static void test_single_thread_cost(void)
 {
     /* Append 256 and read+release 256 in one thread: the ring's own cost per event. */
@@ -657,4 +880,6 @@ DS_TEST_MAIN(DS_TEST(test_fields_and_order), DS_TEST(test_wraparound_order),
              DS_TEST(test_overflow_drop_oldest), DS_TEST(test_overflow_held_blocks_oldest),
              DS_TEST(test_overflow_disconnected_first), DS_TEST(test_rewind),
              DS_TEST(test_max_bytes_and_limits), DS_TEST(test_no_cursor_keeps_then_drops),
-             DS_TEST(test_shutdown), DS_TEST(test_concurrent), DS_TEST(test_single_thread_cost))
+             DS_TEST(test_shutdown), DS_TEST(test_concurrent),
+             DS_TEST(test_release_and_read_model), DS_TEST(test_read_during_overflow),
+             DS_TEST(test_single_thread_cost))
