@@ -32,4 +32,8 @@ int ds_enc_bind(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
  * prefix.  DS_ENOTSUP for metrics records, DS_ERANGE if the message does not fit. */
 int ds_enc_pdns(struct ds_buf *out, const struct ds_rec *rec, int bits);
 
+/* Append s as a quoted JSON string (escaped; invalid UTF-8 becomes U+FFFD), as the
+ * JSON encoder writes every string.  Used by the log and the metrics event too. */
+void ds_enc_json_string(struct ds_buf *out, const char *s);
+
 #endif

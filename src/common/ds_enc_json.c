@@ -605,3 +605,5 @@ int ds_enc_json(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
         out->len = start; /* nothing appended on error */
     return rc;
 }
+
+void ds_enc_json_string(struct ds_buf *out, const char *s) { put_cstr(out, s); }

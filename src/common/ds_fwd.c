@@ -1141,23 +1141,6 @@ void ds_fwd_stop(struct ds_fwd **pf)
     *pf = NULL;
 }
 
-static void json_str(struct ds_buf *b, const char *s)
-{
-    ds_buf_putc(b, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            ds_buf_putc(b, '\\');
-            ds_buf_putc(b, (char)c);
-        } else if (c < 0x20) {
-            ds_buf_printf(b, "\\u%04x", c);
-        } else {
-            ds_buf_putc(b, (char)c);
-        }
-    }
-    ds_buf_putc(b, '"');
-}
-
 void ds_fwd_stats_json(struct ds_fwd *f, struct ds_buf *out)
 {
     if (!f) {
@@ -1177,11 +1160,11 @@ void ds_fwd_stats_json(struct ds_fwd *f, struct ds_buf *out)
         ds_mutex_unlock(&ft->addr_lock);
         int st = atomic_load(&ft->state);
         ds_buf_puts(out, i ? ",{\"target\":" : "{\"target\":");
-        json_str(out, ft->t.name);
+        ds_enc_json_string(out, ft->t.name);
         ds_buf_printf(out,
                       ",\"state\":\"%s\",\"address\":", tstate_names[st >= 0 && st < 4 ? st : 0]);
         if (addr[0])
-            json_str(out, addr);
+            ds_enc_json_string(out, addr);
         else
             ds_buf_puts(out, "null");
         ds_buf_printf(out,

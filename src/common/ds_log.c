@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ds_buf.h"
+#include "ds_enc.h"
 #include "ds_plat.h"
 
 int ds_log_threshold = DS_LOG_INFO;
@@ -37,23 +38,6 @@ int ds_log_format_parse(const char *s)
     return -1;
 }
 
-static void put_json_string(struct ds_buf *b, const char *s)
-{
-    ds_buf_putc(b, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            ds_buf_putc(b, '\\');
-            ds_buf_putc(b, (char)c);
-        } else if (c < 0x20) {
-            ds_buf_printf(b, "\\u%04x", c);
-        } else {
-            ds_buf_putc(b, (char)c);
-        }
-    }
-    ds_buf_putc(b, '"');
-}
-
 void ds_log_write(enum ds_log_level level, const char *component, const char *fmt, ...)
 {
     char msg[2048];
@@ -76,9 +60,9 @@ void ds_log_write(enum ds_log_level level, const char *component, const char *fm
         heap.cap = 0;
         ds_buf_printf(&heap, "{\"time\":\"%s\",\"level\":\"%s\",\"component\":", ts,
                       level_names[level]);
-        put_json_string(&heap, component);
+        ds_enc_json_string(&heap, component);
         ds_buf_puts(&heap, ",\"msg\":");
-        put_json_string(&heap, msg);
+        ds_enc_json_string(&heap, msg);
         ds_buf_puts(&heap, "}\n");
         fwrite(heap.data, 1, heap.len, stderr);
         ds_buf_free(&heap);

@@ -238,14 +238,10 @@ void ds_outputs_stats_json(struct ds_outputs *os, struct ds_buf *out)
         ds_ring_cursor_stats(os->ring, o->cursor, &cs);
         if (i)
             ds_buf_putc(out, ',');
-        ds_buf_puts(out, "{\"name\":\"");
-        for (const char *p = o->name; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                ds_buf_putc(out, '\\');
-            ds_buf_putc(out, *p);
-        }
+        ds_buf_puts(out, "{\"name\":");
+        ds_enc_json_string(out, o->name);
         ds_buf_printf(out,
-                      "\",\"written\":%llu,\"skipped\":%llu,\"unencodable\":%llu,"
+                      ",\"written\":%llu,\"skipped\":%llu,\"unencodable\":%llu,"
                       "\"writeFailures\":%llu,\"lag\":%llu}",
                       (unsigned long long)atomic_load(&o->written),
                       (unsigned long long)cs.skipped,
