@@ -26,6 +26,7 @@
 
 #include "ds_err.h"
 #include "ds_log.h"
+#include "ds_pb.h"
 #include "ds_plat.h"
 #include "ds_syslog.h"
 #include "ds_target.h"
@@ -544,54 +545,6 @@ static bool group_pending(struct ds_fwd *f)
     return false;
 }
 
-/* The client address of a PowerDNS message (field 6, "from"), for sharding. */
-static size_t pb_from(const uint8_t *p, size_t len, const uint8_t **out)
-{
-    size_t i = 0, found = 0;
-    *out = NULL;
-    while (i < len) {
-        uint64_t key = 0;
-        int shift = 0;
-        while (i < len && shift < 64) {
-            uint8_t b = p[i++];
-            key |= (uint64_t)(b & 0x7f) << shift;
-            shift += 7;
-            if (!(b & 0x80))
-                break;
-        }
-        unsigned wt = (unsigned)(key & 7);
-        uint64_t field = key >> 3;
-        if (wt == 0) {
-            while (i < len && (p[i++] & 0x80))
-                ;
-        } else if (wt == 1) {
-            i += 8;
-        } else if (wt == 5) {
-            i += 4;
-        } else if (wt == 2) {
-            uint64_t l = 0;
-            shift = 0;
-            while (i < len && shift < 64) {
-                uint8_t b = p[i++];
-                l |= (uint64_t)(b & 0x7f) << shift;
-                shift += 7;
-                if (!(b & 0x80))
-                    break;
-            }
-            if (l > len - i)
-                return found;
-            if (field == 6) {
-                *out = p + i;
-                found = (size_t)l;
-            }
-            i += (size_t)l;
-        } else {
-            return found;
-        }
-    }
-    return found;
-}
-
 static int first_up_from(struct ds_fwd *f, size_t start)
 {
     for (size_t k = 0; k < f->n; k++) {
@@ -604,11 +557,13 @@ static int first_up_from(struct ds_fwd *f, size_t start)
 
 static size_t shard_of(struct ds_fwd *f, const struct ds_rec *r)
 {
-    const uint8_t *a = NULL;
-    size_t l = r->kind == DS_REC_PDNS ? pb_from(r->data, r->len, &a) : 0;
+    /* The client address (field 6, "from"); records without one share a hash. */
+    struct ds_pb_span from = {0, 0};
+    if (r->kind != DS_REC_PDNS || ds_pb_get_from(r->data, r->len, &from) != DS_OK)
+        from.len = 0;
     uLong h = crc32(0L, Z_NULL, 0);
-    if (l)
-        h = crc32(h, a, (uInt)l);
+    if (from.len)
+        h = crc32(h, r->data + from.off, (uInt)from.len);
     return (size_t)(h % f->n);
 }
 
