@@ -141,29 +141,6 @@ static int pb_check_packed(const uint8_t *p, uint32_t pos, uint32_t end)
 static int pb_check_msg(const struct pb_desc *d, const uint8_t *p, uint32_t pos, uint32_t end,
                         uint32_t lim);
 
-static inline int pb_check_field(uint8_t kind, const uint8_t *p, const struct ds_pb_field *f,
-                                 uint32_t lim)
-{
-    switch (kind) {
-    case K_UNK:
-        return DS_OK;
-    case K_VARINT:
-        return f->wt == DS_PB_WT_VARINT ? DS_OK : DS_EPROTO;
-    case K_LEN:
-        return f->wt == DS_PB_WT_LEN ? DS_OK : DS_EPROTO;
-    case K_PACKED:
-        if (f->wt == DS_PB_WT_VARINT)
-            return DS_OK;
-        if (f->wt != DS_PB_WT_LEN)
-            return DS_EPROTO;
-        return pb_check_packed(p, f->data.off, f->data.off + f->data.len);
-    default:
-        if (f->wt != DS_PB_WT_LEN)
-            return DS_EPROTO;
-        return pb_check_msg(&pb_descs[kind], p, f->data.off, f->data.off + f->data.len, lim);
-    }
-}
-
 /* The body of a length-delimited field of kind `kind` at p[body..next). */
 static int pb_check_body(uint8_t kind, const uint8_t *p, uint32_t body, uint32_t next,
                          uint32_t lim)
@@ -385,18 +362,71 @@ int ds_pb_validate(const uint8_t *p, size_t len)
 
 /* ---- scan ------------------------------------------------------------------------ */
 
-static int scan_question(const uint8_t *p, struct ds_pb_span body, uint32_t lim,
-                         struct ds_pb_msg *m)
+/* Reads the field at p[*pos..end) (*pos < end) of a message with the action table act
+ * (act_last of its descriptor: last): one table load checks field 0, the wire type of a
+ * known field and the wire types nobody may use.
+ * Returns the field's action without A_REQ (A_BAD: malformed), fills f as ds_pb_next()
+ * does (v: the value of a varint; data: the payload of a length-delimited field, or the
+ * varint's bytes) and advances *pos. */
+DS_PB_INLINE unsigned pb_read_field(const uint8_t *act, uint32_t last, const uint8_t *p,
+                                    uint32_t *pos, uint32_t end, struct ds_pb_field *f)
 {
+    uint32_t i = *pos;
+    uint64_t key, v;
+    if (p[i] < 0x80)
+        key = p[i++];
+    else if (!(i = ds_pb_varint_at(p, i, end, 5, &key)))
+        return A_BAD;
+    uint64_t num = key >> 3;
+    unsigned wt = (unsigned)key & 7;
+    unsigned a = act[(num < last ? num : last) << 3 | wt] & ~(unsigned)A_REQ;
+    uint32_t off = i;
+    if (a == A_VARINT) {
+        if (i < end && p[i] < 0x80)
+            v = p[i++];
+        else if (i >= end || !(i = ds_pb_varint_at(p, i, end, 10, &v)))
+            return A_BAD;
+        f->v = v;
+        f->data.off = off;
+        f->data.len = i - off;
+    } else if (a >= A_LEN) {
+        if (i < end && p[i] < 0x80)
+            v = p[i++];
+        else if (i >= end || !(i = ds_pb_varint_at(p, i, end, 5, &v)))
+            return A_BAD;
+        if (v > end - i)
+            return A_BAD;
+        f->v = 0;
+        f->data.off = i;
+        f->data.len = (uint32_t)v;
+        i += (uint32_t)v;
+    } else if (a == A_I64 || a == A_I32) {
+        uint32_t n = a == A_I64 ? 8 : 4;
+        if (end - i < n)
+            return A_BAD;
+        f->v = 0; /* only unknown fields have these wire types: the value is never used */
+        f->data.off = i;
+        f->data.len = n;
+        i += n;
+    } else {
+        return A_BAD;
+    }
+    f->num = (uint32_t)num;
+    f->wt = wt;
+    *pos = i;
+    return a;
+}
+
+
+static int scan_question(const uint8_t *p, struct ds_pb_span body, struct ds_pb_msg *m)
+{
+    const uint8_t *act = pb_descs[K_MSG_Q].act;
+    const uint32_t last = pb_descs[K_MSG_Q].act_last;
     uint32_t pos = body.off, end = body.off + body.len;
     struct ds_pb_field f;
-    int rc;
-    while ((rc = ds_pb_next(p, &pos, end, &f)) == 1) {
-        if (f.num >= 4 || kind_q[f.num] == K_UNK)
-            continue;
-        if (pb_check_field(kind_q[f.num], p, &f, lim) != DS_OK)
+    while (pos < end) {
+        if (pb_read_field(act, last, p, &pos, end, &f) == A_BAD)
             return DS_EPROTO;
-        m->q_has |= 1u << f.num;
         switch (f.num) {
         case DS_PB_Q_NAME:
             m->qname = f.data;
@@ -404,25 +434,30 @@ static int scan_question(const uint8_t *p, struct ds_pb_span body, uint32_t lim,
         case DS_PB_Q_TYPE:
             m->qtype = (uint32_t)f.v;
             break;
-        default:
+        case DS_PB_Q_CLASS:
             m->qclass = (uint32_t)f.v;
             break;
+        default:
+            continue; /* unknown */
         }
+        m->q_has |= 1u << f.num;
     }
-    return rc < 0 ? DS_EPROTO : DS_OK;
+    return DS_OK;
 }
 
 static int scan_response(const uint8_t *p, struct ds_pb_span body, uint32_t lim,
                          struct ds_pb_msg *m)
 {
+    const uint8_t *act = pb_descs[K_MSG_R].act;
+    const uint32_t last = pb_descs[K_MSG_R].act_last;
     uint32_t pos = body.off, end = body.off + body.len;
     struct ds_pb_field f;
-    int rc;
-    while ((rc = ds_pb_next(p, &pos, end, &f)) == 1) {
-        if (f.num >= 12 || kind_r[f.num] == K_UNK)
-            continue;
-        if (pb_check_field(kind_r[f.num], p, &f, lim) != DS_OK)
+    while (pos < end) {
+        unsigned a = pb_read_field(act, last, p, &pos, end, &f);
+        if (a == A_BAD)
             return DS_EPROTO;
+        if (f.num >= 12)
+            continue; /* unknown */
         m->r_has |= 1u << f.num;
         uint32_t v32 = (uint32_t)f.v;
         switch (f.num) {
@@ -430,6 +465,8 @@ static int scan_response(const uint8_t *p, struct ds_pb_span body, uint32_t lim,
             m->rcode = v32;
             break;
         case DS_PB_R_RRS:
+            if (pb_check_msg(&pb_descs[K_MSG_RR], p, f.data.off, f.data.off + f.data.len, lim))
+                return DS_EPROTO;
             m->rr_count++;
             break;
         case DS_PB_R_APPLIED_POLICY:
@@ -461,7 +498,7 @@ static int scan_response(const uint8_t *p, struct ds_pb_span body, uint32_t lim,
             break;
         }
     }
-    return rc < 0 ? DS_EPROTO : DS_OK;
+    return DS_OK;
 }
 
 int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m)
@@ -469,26 +506,19 @@ int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m)
     *m = (struct ds_pb_msg){0};
     if ((!p && len) || len > UINT32_MAX)
         return DS_EPROTO;
+    const uint8_t *act = pb_descs[K_UNK].act;
+    const uint32_t last = pb_descs[K_UNK].act_last;
     uint32_t pos = 0, end = (uint32_t)len;
     struct ds_pb_field f;
     bool seen_resp = false;
-    int rc;
-    while (1) {
+    while (pos < end) {
         uint32_t at = pos;
-        rc = ds_pb_next(p, &pos, end, &f);
-        if (rc != 1)
-            break;
-        if (f.num >= 34 || kind_top[f.num] == K_UNK)
-            continue;
-        uint8_t kind = kind_top[f.num];
-        uint32_t v32 = (uint32_t)f.v;
-        /* sub-messages are checked below while they are read */
-        if (kind < K_MSG_Q) {
-            if (pb_check_field(kind, p, &f, end) != DS_OK)
-                return DS_EPROTO;
-        } else if (f.wt != DS_PB_WT_LEN) {
+        /* the wire type of every known field is checked here; sub-messages while read */
+        if (pb_read_field(act, last, p, &pos, end, &f) == A_BAD)
             return DS_EPROTO;
-        }
+        if (f.num >= 34)
+            continue; /* unknown */
+        uint32_t v32 = (uint32_t)f.v;
         m->has |= (uint64_t)1 << f.num;
         switch (f.num) {
         case DS_PB_TYPE: m->type = v32; break;
@@ -503,7 +533,7 @@ int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m)
         case DS_PB_TIME_USEC: m->time_usec = v32; break;
         case DS_PB_ID: m->id = v32; break;
         case DS_PB_QUESTION:
-            if (scan_question(p, f.data, end, m) != DS_OK)
+            if (scan_question(p, f.data, m) != DS_OK)
                 return DS_EPROTO;
             break;
         case DS_PB_RESPONSE:
@@ -545,9 +575,7 @@ int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m)
         default: m->open_telemetry_trace_id = f.data; break;
         }
     }
-    if (rc < 0 || !ds_pb_has(m, DS_PB_TYPE))
-        return DS_EPROTO;
-    return DS_OK;
+    return ds_pb_has(m, DS_PB_TYPE) ? DS_OK : DS_EPROTO;
 }
 
 int ds_pb_get_from(const uint8_t *p, size_t len, struct ds_pb_span *from)
@@ -643,14 +671,15 @@ bool ds_pb_iter_next(struct ds_pb_iter *it, struct ds_pb_span *item)
 int ds_pb_rr_decode(const uint8_t *p, struct ds_pb_span item, struct ds_pb_rr *rr)
 {
     *rr = (struct ds_pb_rr){0};
+    const uint8_t *act = pb_descs[K_MSG_RR].act;
+    const uint32_t last = pb_descs[K_MSG_RR].act_last;
     uint32_t pos = item.off, end = item.off + item.len;
     struct ds_pb_field f;
-    int rc;
-    while ((rc = ds_pb_next(p, &pos, end, &f)) == 1) {
-        if (f.num >= 7 || kind_rr[f.num] == K_UNK)
-            continue;
-        if (pb_check_field(kind_rr[f.num], p, &f, end) != DS_OK)
+    while (pos < end) {
+        if (pb_read_field(act, last, p, &pos, end, &f) == A_BAD)
             return DS_EPROTO;
+        if (f.num >= 7)
+            continue; /* unknown */
         rr->has |= 1u << f.num;
         switch (f.num) {
         case 1: rr->name = f.data; break;
@@ -661,20 +690,21 @@ int ds_pb_rr_decode(const uint8_t *p, struct ds_pb_span item, struct ds_pb_rr *r
         default: rr->udr = ds_pb_bool(p, &f); break;
         }
     }
-    return rc < 0 ? DS_EPROTO : DS_OK;
+    return DS_OK;
 }
 
 int ds_pb_event_decode(const uint8_t *p, struct ds_pb_span item, struct ds_pb_event *ev)
 {
     *ev = (struct ds_pb_event){0};
+    const uint8_t *act = pb_descs[K_MSG_EV].act;
+    const uint32_t last = pb_descs[K_MSG_EV].act_last;
     uint32_t pos = item.off, end = item.off + item.len;
     struct ds_pb_field f;
-    int rc;
-    while ((rc = ds_pb_next(p, &pos, end, &f)) == 1) {
-        if (f.num >= 9 || kind_ev[f.num] == K_UNK)
-            continue;
-        if (pb_check_field(kind_ev[f.num], p, &f, end) != DS_OK)
+    while (pos < end) {
+        if (pb_read_field(act, last, p, &pos, end, &f) == A_BAD)
             return DS_EPROTO;
+        if (f.num >= 9)
+            continue; /* unknown */
         ev->has |= 1u << f.num;
         switch (f.num) {
         case 1: ev->ts = (int64_t)f.v; break;
@@ -687,7 +717,7 @@ int ds_pb_event_decode(const uint8_t *p, struct ds_pb_span item, struct ds_pb_ev
         default: ev->custom = f.data; break;
         }
     }
-    return rc < 0 ? DS_EPROTO : DS_OK;
+    return DS_OK;
 }
 
 int ds_pb_meta_decode(const uint8_t *p, struct ds_pb_span item, struct ds_pb_meta *meta)
