@@ -15,8 +15,10 @@
  * target threads.  The same recovery rules decide which items of a failed target go
  * back to the dispatcher (to be delivered by another target, before new records)
  * and which are dropped.  The cursor is released up to the oldest item still alive.
+ * That code is in ds_fwd_group.c; the shared state is in ds_fwd_int.h.
  */
 #include "ds_fwd.h"
+#include "ds_fwd_int.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,97 +33,9 @@
 #include "ds_syslog.h"
 #include "ds_target.h"
 
-#define READ_WAIT_MS 200
-#define BATCH_MAX_BYTES (4u << 20)
-#define STOP_BUDGET_MS 5000
-#define INBOX_MAX 2
-#define PEER_CLOSED_DRAIN_MS 1000
-#define PEER_CLOSED_MAX_WAIT_MS 30000
-
-enum tstate { TS_CONNECTING = 0, TS_CONNECTED, TS_BACKOFF, TS_STOPPED };
 static const char *const tstate_names[] = {"connecting", "connected", "backoff", "stopped"};
 
-/* A written batch that may still have to be resent (broadcast). */
-struct mark {
-    uint64_t first, last, end_off;
-    uint32_t count;
-};
-
-/* A unit of work of the group modes. */
-struct item {
-    struct item *next;
-    struct ds_rec *recs;
-    int n;
-    uint64_t end_off;
-};
-
-struct item_list {
-    struct item *head, *tail;
-    int count;
-};
-
-struct fwd_target {
-    struct ds_fwd *f;
-    int index;
-    struct ds_target t;
-    enum ds_format format;
-    enum ds_syslog syslog;
-    enum ds_framing framing;
-    enum ds_recovery recovery;
-    struct ds_syslog_id sid;
-    int cursor; /* broadcast */
-    struct ds_thread thread;
-    bool thread_started;
-
-    struct ds_buf out;
-    struct ds_syslog_hdr hdr;
-    struct ds_rec *recs;
-    struct mark *marks;
-    size_t nmarks, capmarks;
-
-    /* group modes, under f->glock */
-    struct ds_cond cond;
-    struct item_list inbox, kept;
-    struct item *cur;
-    bool up;
-
-    atomic_uint_fast64_t forwarded, connects, failures, resent, dropped, unencodable;
-    atomic_int state;
-    struct ds_mutex addr_lock;
-    char addr[64];
-};
-
-struct ds_fwd {
-    struct ds_ring *ring;
-    enum ds_fwd_mode mode;
-    unsigned batch;
-    char *instance, *hostname;
-    int procid;
-    struct fwd_target *targets;
-    size_t n;
-
-    atomic_bool stop;
-    uint64_t stop_deadline; /* monotonic ms, valid once stop is set */
-    struct ds_mutex wait_lock;
-    struct ds_cond wait_cond;
-
-    /* group modes */
-    int gcursor;
-    struct ds_thread dispatcher;
-    bool dispatcher_started;
-    struct ds_mutex glock;
-    struct ds_cond gcond;
-    struct item_list retry;
-    bool group_done;
-    unsigned rr_next;
-    uint64_t last_read, released;
-    uint64_t *redo; /* seqs to deliver again after an all-down rewind, sorted */
-    size_t nredo;
-    uint64_t redo_hi;
-    atomic_uint_fast64_t g_skipped_redo;
-};
-
-static const char *mode_name(enum ds_fwd_mode m)
+const char *ds__fwd_mode_name(enum ds_fwd_mode m)
 {
     switch (m) {
     case DS_FWD_BROADCAST:
@@ -137,14 +51,14 @@ static const char *mode_name(enum ds_fwd_mode m)
 }
 
 /* ---- small helpers --------------------------------------------------------- */
-static bool stopping(struct ds_fwd *f) { return atomic_load(&f->stop); }
+bool ds__fwd_stopping(struct ds_fwd *f) { return atomic_load(&f->stop); }
 
-static bool past_deadline(struct ds_fwd *f)
+bool ds__fwd_past_deadline(struct ds_fwd *f)
 {
-    return stopping(f) && ds_time_mono_ms() >= f->stop_deadline;
+    return ds__fwd_stopping(f) && ds_time_mono_ms() >= f->stop_deadline;
 }
 
-static unsigned stop_remaining_ms(struct ds_fwd *f)
+unsigned ds__fwd_stop_remaining_ms(struct ds_fwd *f)
 {
     uint64_t now = ds_time_mono_ms();
     return now >= f->stop_deadline ? 0 : (unsigned)(f->stop_deadline - now);
@@ -155,7 +69,7 @@ static void pause_ms(struct ds_fwd *f, unsigned ms)
 {
     uint64_t end = ds_time_mono_ms() + ms;
     ds_mutex_lock(&f->wait_lock);
-    while (!stopping(f)) {
+    while (!ds__fwd_stopping(f)) {
         uint64_t now = ds_time_mono_ms();
         if (now >= end)
             break;
@@ -164,7 +78,7 @@ static void pause_ms(struct ds_fwd *f, unsigned ms)
     ds_mutex_unlock(&f->wait_lock);
 }
 
-static void set_state(struct fwd_target *ft, enum tstate s)
+void ds__fwd_set_state(struct fwd_target *ft, enum tstate s)
 {
     atomic_store(&ft->state, (int)s);
     ds_mutex_lock(&ft->addr_lock);
@@ -212,7 +126,7 @@ static void encode_one(struct fwd_target *ft, const struct ds_rec *rec, const st
         atomic_fetch_add(&ft->unencodable, 1);
 }
 
-static void encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int n)
+void ds__fwd_encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int n)
 {
     struct ds_enc_ctx ctx = {ft->f->instance, ft->f->hostname};
     ds_buf_reset(&ft->out);
@@ -220,15 +134,15 @@ static void encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int n
         encode_one(ft, &recs[i], &ctx);
 }
 
-/* Write ft->out (possibly empty).  While stopping, the write timeout shrinks to what is
+/* Write ft->out (possibly empty).  While ds__fwd_stopping, the write timeout shrinks to what is
  * left of the stop budget. */
-static int write_out(struct fwd_target *ft)
+int ds__fwd_write_out(struct fwd_target *ft)
 {
     if (ft->out.len == 0)
         return DS_OK;
     struct ds_fwd *f = ft->f;
-    if (stopping(f)) {
-        unsigned left = stop_remaining_ms(f);
+    if (ds__fwd_stopping(f)) {
+        unsigned left = ds__fwd_stop_remaining_ms(f);
         if (left == 0)
             return DS_ETIMEDOUT;
         unsigned w = left < ft->t.write_timeout_ms ? left : ft->t.write_timeout_ms;
@@ -237,7 +151,7 @@ static int write_out(struct fwd_target *ft)
     return ds_target_write(&ft->t, ft->out.data, ft->out.len);
 }
 
-static void log_failure(struct fwd_target *ft, const char *what, int rc)
+void ds__fwd_log_failure(struct fwd_target *ft, const char *what, int rc)
 {
     ds_log_warn("forwarder", "%s: connection to %s failed (%s: %s)", ft->t.name, ft->t.addr, what,
                 ds_strerror(rc));
@@ -245,7 +159,7 @@ static void log_failure(struct fwd_target *ft, const char *what, int rc)
 
 /* Close after a failure: a peer that closed its side gets a short graceful close (it
  * may still be reading); anything else is reset. */
-static void close_failed(struct fwd_target *ft, int rc)
+void ds__fwd_close_failed(struct fwd_target *ft, int rc)
 {
     if (rc == DS_ECLOSED)
         ds_target_close(&ft->t, true, PEER_CLOSED_DRAIN_MS);
@@ -263,21 +177,6 @@ static void push_mark(struct fwd_target *ft, const struct ds_rec *recs, int n, u
     ft->marks[ft->nmarks++] = (struct mark){recs[0].seq, recs[n - 1].seq, end_off, (uint32_t)n};
 }
 
-/* Durable: how many of the oldest written batches may go, given the wire offsets at
- * which each ended (end_off(i), i < n): all but the one before the first batch the peer
- * has not fully acknowledged; without acknowledgement information, all but the last. */
-#define DURABLE_RELEASABLE(ft, n, end_off_of_i, out)                           \
-    do {                                                                      \
-        uint64_t acked_;                                                      \
-        size_t j_ = 0;                                                        \
-        if (ds_target_acked(&(ft)->t, &acked_) != DS_OK) {                    \
-            j_ = (n);                                                         \
-        } else {                                                              \
-            for (size_t i = 0; i < (n) && (end_off_of_i) <= acked_; i++)      \
-                j_ = i + 1;                                                   \
-        }                                                                     \
-        (out) = j_ > 0 ? j_ - 1 : 0;                                          \
-    } while (0)
 
 static void bcast_release(struct fwd_target *ft)
 {
@@ -300,13 +199,13 @@ static void bcast_release(struct fwd_target *ft)
  * and time to acknowledge what it still reads (while acknowledgements progress, within
  * write-timeout each, 30 s at most); then every batch the peer's TCP
  * acknowledged by now (while a write was blocked, say) counts as delivered. */
-static void settle_acks(struct fwd_target *ft, int rc)
+void ds__fwd_settle_acks(struct fwd_target *ft, int rc)
 {
     if (rc != DS_ECLOSED)
         return;
     unsigned max = PEER_CLOSED_MAX_WAIT_MS;
-    if (stopping(ft->f) && stop_remaining_ms(ft->f) < max)
-        max = stop_remaining_ms(ft->f);
+    if (ds__fwd_stopping(ft->f) && ds__fwd_stop_remaining_ms(ft->f) < max)
+        max = ds__fwd_stop_remaining_ms(ft->f);
     ds_target_half_close(&ft->t, ft->t.write_timeout_ms, max);
 }
 
@@ -314,7 +213,7 @@ static void bcast_fail(struct fwd_target *ft, const struct ds_rec *inflight, int
 {
     struct ds_fwd *f = ft->f;
     uint64_t resend = 0;
-    settle_acks(ft, rc);
+    ds__fwd_settle_acks(ft, rc);
     if (ft->recovery == DS_RECOVERY_DURABLE)
         bcast_release(ft);
     switch (ft->recovery) {
@@ -343,7 +242,7 @@ static void bcast_fail(struct fwd_target *ft, const struct ds_rec *inflight, int
     ft->nmarks = 0;
     atomic_fetch_add(&ft->resent, resend);
     atomic_fetch_add(&ft->failures, 1);
-    close_failed(ft, rc);
+    ds__fwd_close_failed(ft, rc);
     ds_ring_cursor_set_connected(f->ring, ft->cursor, false);
     if (resend)
         ds_log_info("forwarder", "%s: %llu event(s) will be resent (%s)", ft->t.name,
@@ -351,19 +250,19 @@ static void bcast_fail(struct fwd_target *ft, const struct ds_rec *inflight, int
                     ft->recovery == DS_RECOVERY_DURABLE ? "durable" : "best-effort");
 }
 
-static bool connect_target(struct fwd_target *ft)
+bool ds__fwd_connect_target(struct fwd_target *ft)
 {
     struct ds_fwd *f = ft->f;
-    set_state(ft, TS_CONNECTING);
+    ds__fwd_set_state(ft, TS_CONNECTING);
     int rc = ds_target_connect(&ft->t, &f->stop);
     if (rc == DS_OK) {
         atomic_fetch_add(&ft->connects, 1);
-        set_state(ft, TS_CONNECTED);
+        ds__fwd_set_state(ft, TS_CONNECTED);
         return true;
     }
     atomic_fetch_add(&ft->failures, 1);
-    set_state(ft, TS_BACKOFF);
-    if (!stopping(f)) {
+    ds__fwd_set_state(ft, TS_BACKOFF);
+    if (!ds__fwd_stopping(f)) {
         unsigned ms = ds_target_backoff(&ft->t);
         ds_log_debug("forwarder", "%s: next attempt in %u ms", ft->t.name, ms);
         pause_ms(f, ms);
@@ -371,10 +270,10 @@ static bool connect_target(struct fwd_target *ft)
     return false;
 }
 
-static void backoff_after_failure(struct fwd_target *ft)
+void ds__fwd_backoff_after_failure(struct fwd_target *ft)
 {
-    set_state(ft, TS_BACKOFF);
-    if (!stopping(ft->f))
+    ds__fwd_set_state(ft, TS_BACKOFF);
+    if (!ds__fwd_stopping(ft->f))
         pause_ms(ft->f, ds_target_backoff(&ft->t));
 }
 
@@ -383,7 +282,7 @@ static void backoff_after_failure(struct fwd_target *ft)
 static void bcast_finish(struct fwd_target *ft)
 {
     struct ds_fwd *f = ft->f;
-    unsigned left = stop_remaining_ms(f);
+    unsigned left = ds__fwd_stop_remaining_ms(f);
     int rc = ds_target_close(&ft->t, true, left > 100 ? left : 100);
     if (rc == DS_OK && ft->nmarks > 0) {
         ds_ring_release(f->ring, ft->cursor, ft->marks[ft->nmarks - 1].last);
@@ -399,13 +298,13 @@ static void bcast_thread(void *arg)
     struct ds_fwd *f = ft->f;
     for (;;) {
         if (!ds_target_connected(&ft->t)) {
-            if (stopping(f))
+            if (ds__fwd_stopping(f))
                 break;
-            if (!connect_target(ft))
+            if (!ds__fwd_connect_target(ft))
                 continue;
             ds_ring_cursor_set_connected(f->ring, ft->cursor, true);
         }
-        if (past_deadline(f)) {
+        if (ds__fwd_past_deadline(f)) {
             ds_target_close(&ft->t, false, 0);
             break;
         }
@@ -425,9 +324,9 @@ static void bcast_thread(void *arg)
             /* The batch just read was not sent: it is not in flight. */
             if (n > 0)
                 ds_ring_rewind(f->ring, ft->cursor, ft->recs[0].seq);
-            log_failure(ft, "peer check", rc);
+            ds__fwd_log_failure(ft, "peer check", rc);
             bcast_fail(ft, NULL, 0, rc);
-            backoff_after_failure(ft);
+            ds__fwd_backoff_after_failure(ft);
             continue;
         }
         if (n == 0) {
@@ -435,12 +334,12 @@ static void bcast_thread(void *arg)
                 bcast_release(ft);
             continue;
         }
-        encode_batch(ft, ft->recs, n);
-        rc = write_out(ft);
+        ds__fwd_encode_batch(ft, ft->recs, n);
+        rc = ds__fwd_write_out(ft);
         if (rc != DS_OK) {
-            log_failure(ft, "write", rc);
+            ds__fwd_log_failure(ft, "write", rc);
             bcast_fail(ft, ft->recs, n, rc);
-            backoff_after_failure(ft);
+            ds__fwd_backoff_after_failure(ft);
             continue;
         }
         atomic_fetch_add(&ft->forwarded, (uint64_t)n);
@@ -449,466 +348,7 @@ static void bcast_thread(void *arg)
         bcast_release(ft);
     }
     ds_ring_cursor_set_connected(f->ring, ft->cursor, false);
-    set_state(ft, TS_STOPPED);
-}
-
-/* ---- group modes: items --------------------------------------------------- */
-static void list_push(struct item_list *l, struct item *it)
-{
-    it->next = NULL;
-    if (l->tail)
-        l->tail->next = it;
-    else
-        l->head = it;
-    l->tail = it;
-    l->count++;
-}
-
-static struct item *list_pop(struct item_list *l)
-{
-    struct item *it = l->head;
-    if (it) {
-        l->head = it->next;
-        if (!l->head)
-            l->tail = NULL;
-        l->count--;
-        it->next = NULL;
-    }
-    return it;
-}
-
-/* Insert keeping the list ordered by first seq (retry list). */
-static void list_insert_sorted(struct item_list *l, struct item *it)
-{
-    struct item **pp = &l->head, *prev = NULL;
-    while (*pp && (*pp)->recs[0].seq <= it->recs[0].seq) {
-        prev = *pp;
-        pp = &(*pp)->next;
-    }
-    it->next = *pp;
-    *pp = it;
-    if (!it->next)
-        l->tail = it;
-    (void)prev;
-    l->count++;
-}
-
-static void item_free(struct item *it)
-{
-    if (it) {
-        free(it->recs);
-        free(it);
-    }
-}
-
-static struct item *item_new(int cap)
-{
-    struct item *it = ds_xcalloc(1, sizeof(*it));
-    it->recs = ds_xmalloc(sizeof(struct ds_rec) * (size_t)(cap > 0 ? cap : 1));
-    return it;
-}
-
-static uint64_t item_min_seq(const struct item *it) { return it->recs[0].seq; }
-
-static void list_min(const struct item_list *l, uint64_t *min)
-{
-    for (const struct item *it = l->head; it; it = it->next)
-        if (*min == 0 || item_min_seq(it) < *min)
-            *min = item_min_seq(it);
-}
-
-/* Oldest seq still alive anywhere (0: none).  Under glock. */
-static uint64_t group_min_alive(struct ds_fwd *f)
-{
-    uint64_t min = 0;
-    list_min(&f->retry, &min);
-    for (size_t i = 0; i < f->n; i++) {
-        struct fwd_target *ft = &f->targets[i];
-        list_min(&ft->inbox, &min);
-        list_min(&ft->kept, &min);
-        if (ft->cur && (min == 0 || item_min_seq(ft->cur) < min))
-            min = item_min_seq(ft->cur);
-    }
-    return min;
-}
-
-static bool group_any_alive(struct ds_fwd *f) { return group_min_alive(f) != 0; }
-
-/* Work not written yet (kept items are written).  Under glock. */
-static bool group_pending(struct ds_fwd *f)
-{
-    if (f->retry.count)
-        return true;
-    for (size_t i = 0; i < f->n; i++)
-        if (f->targets[i].inbox.count || f->targets[i].cur)
-            return true;
-    return false;
-}
-
-static int first_up_from(struct ds_fwd *f, size_t start)
-{
-    for (size_t k = 0; k < f->n; k++) {
-        size_t i = (start + k) % f->n;
-        if (f->targets[i].up)
-            return (int)i;
-    }
-    return -1;
-}
-
-static size_t shard_of(struct ds_fwd *f, const struct ds_rec *r)
-{
-    /* The client address (field 6, "from"); records without one share a hash. */
-    struct ds_pb_span from = {0, 0};
-    if (r->kind != DS_REC_PDNS || ds_pb_get_from(r->data, r->len, &from) != DS_OK)
-        from.len = 0;
-    uLong h = crc32(0L, Z_NULL, 0);
-    if (from.len)
-        h = crc32(h, r->data + from.off, (uInt)from.len);
-    return (size_t)(h % f->n);
-}
-
-static void give(struct ds_fwd *f, int ti, struct item *it)
-{
-    list_push(&f->targets[ti].inbox, it);
-    ds_cond_signal(&f->targets[ti].cond);
-}
-
-/* Hand an item to the target(s) the mode picks.  Under glock; some target is up. */
-static void group_assign(struct ds_fwd *f, struct item *it)
-{
-    if (f->mode == DS_FWD_FAILOVER) {
-        give(f, first_up_from(f, 0), it);
-        return;
-    }
-    if (f->mode == DS_FWD_ROUNDROBIN) {
-        int ti = first_up_from(f, f->rr_next % f->n);
-        f->rr_next = (unsigned)ti + 1;
-        give(f, ti, it);
-        return;
-    }
-    /* sharded: split by owner, keeping the order inside each part */
-    int owner0 = first_up_from(f, shard_of(f, &it->recs[0]));
-    bool single = true;
-    for (int i = 1; i < it->n && single; i++)
-        single = first_up_from(f, shard_of(f, &it->recs[i])) == owner0;
-    if (single) {
-        give(f, owner0, it);
-        return;
-    }
-    struct item **parts = ds_xcalloc(f->n, sizeof(*parts));
-    for (int i = 0; i < it->n; i++) {
-        int o = first_up_from(f, shard_of(f, &it->recs[i]));
-        if (!parts[o])
-            parts[o] = item_new(it->n);
-        parts[o]->recs[parts[o]->n++] = it->recs[i];
-    }
-    for (size_t o = 0; o < f->n; o++)
-        if (parts[o])
-            give(f, (int)o, parts[o]);
-    free(parts);
-    item_free(it);
-}
-
-/* Can the dispatcher read a new batch now?  Under glock. */
-static bool group_has_room(struct ds_fwd *f)
-{
-    if (f->mode == DS_FWD_FAILOVER) {
-        int ti = first_up_from(f, 0);
-        return ti >= 0 && f->targets[ti].inbox.count < INBOX_MAX;
-    }
-    if (f->mode == DS_FWD_ROUNDROBIN) {
-        int ti = first_up_from(f, f->rr_next % f->n);
-        return ti >= 0 && f->targets[ti].inbox.count < INBOX_MAX;
-    }
-    for (size_t i = 0; i < f->n; i++)
-        if (f->targets[i].up && f->targets[i].inbox.count >= INBOX_MAX)
-            return false;
-    return first_up_from(f, 0) >= 0;
-}
-
-static bool in_redo(struct ds_fwd *f, uint64_t seq)
-{
-    size_t lo = 0, hi = f->nredo;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (f->redo[mid] < seq)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < f->nredo && f->redo[lo] == seq;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Every target is down: let go of the ring records (the ring may drop them on
- * overflow while this cursor is disconnected), remember which seqs must be delivered
- * again and rewind to the oldest.  Under glock. */
-static void group_all_down(struct ds_fwd *f)
-{
-    if (f->retry.count == 0)
-        return;
-    size_t total = 0;
-    for (struct item *it = f->retry.head; it; it = it->next)
-        total += (size_t)it->n;
-    uint64_t *seqs = ds_xmalloc(sizeof(uint64_t) * (total + f->nredo));
-    size_t k = 0;
-    for (struct item *it; (it = list_pop(&f->retry));) {
-        for (int i = 0; i < it->n; i++)
-            seqs[k++] = it->recs[i].seq;
-        item_free(it);
-    }
-    /* seqs of an earlier rewind that were not read again yet stay to do */
-    for (size_t i = 0; i < f->nredo; i++)
-        if (f->redo[i] > f->last_read)
-            seqs[k++] = f->redo[i];
-    qsort(seqs, k, sizeof(*seqs), cmp_u64);
-    free(f->redo);
-    f->redo = seqs;
-    f->nredo = k;
-    if (f->last_read > f->redo_hi)
-        f->redo_hi = f->last_read;
-    ds_ring_rewind(f->ring, f->gcursor, seqs[0]);
-    f->last_read = seqs[0] - 1;
-    ds_log_info("forwarder", "all %s targets are down: %zu event(s) to deliver again",
-                mode_name(f->mode), k);
-}
-
-static void dispatcher_thread(void *arg)
-{
-    struct ds_fwd *f = arg;
-    struct ds_rec *recs = ds_xmalloc(sizeof(*recs) * f->batch);
-    bool connected = false, ring_eof = false;
-    ds_mutex_lock(&f->glock);
-    for (;;) {
-        /* release what no item needs any more */
-        uint64_t min = group_min_alive(f);
-        uint64_t upto = min ? min - 1 : f->last_read;
-        if (upto > f->released) {
-            f->released = upto;
-            ds_ring_release(f->ring, f->gcursor, upto);
-        }
-        if (past_deadline(f) || (ring_eof && !group_pending(f))) {
-            f->group_done = true;
-            break;
-        }
-        if (first_up_from(f, 0) < 0) {
-            group_all_down(f);
-            if (connected) {
-                ds_ring_cursor_set_connected(f->ring, f->gcursor, false);
-                connected = false;
-            }
-            if (stopping(f) && ring_eof)
-                break;
-            if (stopping(f) && !group_any_alive(f)) {
-                /* nobody left to take the rest: what is unread stays in the ring */
-                break;
-            }
-            ds_cond_timedwait_ms(&f->gcond, &f->glock, READ_WAIT_MS);
-            continue;
-        }
-        if (!connected) {
-            ds_ring_cursor_set_connected(f->ring, f->gcursor, true);
-            connected = true;
-        }
-        while (f->retry.count > 0)
-            group_assign(f, list_pop(&f->retry));
-        if (ring_eof || !group_has_room(f)) {
-            ds_cond_timedwait_ms(&f->gcond, &f->glock, READ_WAIT_MS);
-            continue;
-        }
-        ds_mutex_unlock(&f->glock);
-        int n = ds_ring_read(f->ring, f->gcursor, recs, (int)f->batch, BATCH_MAX_BYTES,
-                             READ_WAIT_MS);
-        ds_mutex_lock(&f->glock);
-        if (n == DS_ECLOSED) {
-            ring_eof = true;
-            for (size_t i = 0; i < f->n; i++)
-                ds_cond_signal(&f->targets[i].cond);
-            continue;
-        }
-        if (n <= 0)
-            continue;
-        f->last_read = recs[n - 1].seq;
-        struct item *it = item_new(n);
-        for (int i = 0; i < n; i++) {
-            if (recs[i].seq <= f->redo_hi && !in_redo(f, recs[i].seq)) {
-                atomic_fetch_add(&f->g_skipped_redo, 1); /* delivered before the rewind */
-                continue;
-            }
-            it->recs[it->n++] = recs[i];
-        }
-        if (f->nredo && f->last_read >= f->redo_hi) {
-            free(f->redo);
-            f->redo = NULL;
-            f->nredo = 0;
-        }
-        if (it->n == 0) {
-            item_free(it);
-            continue;
-        }
-        if (first_up_from(f, 0) < 0) {
-            list_insert_sorted(&f->retry, it);
-        } else {
-            /* items that came back while the read waited go first */
-            while (f->retry.count > 0)
-                group_assign(f, list_pop(&f->retry));
-            group_assign(f, it);
-        }
-    }
-    f->group_done = true;
-    for (size_t i = 0; i < f->n; i++)
-        ds_cond_signal(&f->targets[i].cond);
-    ds_mutex_unlock(&f->glock);
-    if (connected)
-        ds_ring_cursor_set_connected(f->ring, f->gcursor, false);
-    free(recs);
-}
-
-/* After a successful write: which kept items may go.  Under glock. */
-static void group_release_kept(struct fwd_target *ft)
-{
-    if (ft->recovery != DS_RECOVERY_DURABLE) {
-        for (struct item *it; (it = list_pop(&ft->kept));)
-            item_free(it);
-        return;
-    }
-    /* the ends of the kept items, oldest first */
-    size_t n = (size_t)ft->kept.count, k;
-    uint64_t *ends = ds_xmalloc(sizeof(uint64_t) * (n ? n : 1));
-    size_t m = 0;
-    for (struct item *it = ft->kept.head; it; it = it->next)
-        ends[m++] = it->end_off;
-    DURABLE_RELEASABLE(ft, n, ends[i], k);
-    free(ends);
-    while (k-- > 0)
-        item_free(list_pop(&ft->kept));
-}
-
-/* A target failed with `inflight` (may be NULL) unwritten.  Under glock. */
-static void group_fail(struct fwd_target *ft, struct item *inflight)
-{
-    struct ds_fwd *f = ft->f;
-    uint64_t resend = 0;
-    ft->up = false;
-    if (ft->recovery == DS_RECOVERY_DURABLE) {
-        for (struct item *it; (it = list_pop(&ft->kept));) {
-            resend += (uint64_t)it->n;
-            list_insert_sorted(&f->retry, it);
-        }
-    } else {
-        for (struct item *it; (it = list_pop(&ft->kept));)
-            item_free(it);
-    }
-    if (inflight) {
-        if (ft->recovery == DS_RECOVERY_DROP) {
-            atomic_fetch_add(&ft->dropped, (uint64_t)inflight->n);
-            item_free(inflight);
-        } else {
-            resend += (uint64_t)inflight->n;
-            list_insert_sorted(&f->retry, inflight);
-        }
-    }
-    /* queued items were never sent: another target takes them */
-    for (struct item *it; (it = list_pop(&ft->inbox));)
-        list_insert_sorted(&f->retry, it);
-    atomic_fetch_add(&ft->resent, resend);
-    ds_cond_signal(&f->gcond);
-}
-
-static void group_target_thread(void *arg)
-{
-    struct fwd_target *ft = arg;
-    struct ds_fwd *f = ft->f;
-    for (;;) {
-        if (!ds_target_connected(&ft->t)) {
-            ds_mutex_lock(&f->glock);
-            bool done = f->group_done;
-            ds_mutex_unlock(&f->glock);
-            if (stopping(f) || done)
-                break;
-            if (!connect_target(ft))
-                continue;
-            ds_mutex_lock(&f->glock);
-            ft->up = true;
-            ds_cond_signal(&f->gcond);
-            ds_mutex_unlock(&f->glock);
-        }
-        ds_mutex_lock(&f->glock);
-        if (ft->inbox.count == 0 && !f->group_done)
-            ds_cond_timedwait_ms(&ft->cond, &f->glock, READ_WAIT_MS);
-        struct item *it = list_pop(&ft->inbox);
-        bool done = !it && f->group_done;
-        if (!it && !done && ft->recovery == DS_RECOVERY_DURABLE)
-            group_release_kept(ft);
-        ft->cur = it;
-        ds_mutex_unlock(&f->glock);
-
-        if (done || past_deadline(f)) {
-            unsigned left = stop_remaining_ms(f);
-            bool graceful = !past_deadline(f);
-            int rc = ds_target_close(&ft->t, graceful, left > 100 ? left : 100);
-            ds_mutex_lock(&f->glock);
-            if (it)
-                list_push(&ft->inbox, it);
-            ft->cur = NULL;
-            if (graceful && rc == DS_OK)
-                for (struct item *k; (k = list_pop(&ft->kept));)
-                    item_free(k);
-            ft->up = false;
-            ds_cond_signal(&f->gcond);
-            ds_mutex_unlock(&f->glock);
-            break;
-        }
-        int rc = ds_target_check(&ft->t);
-        if (rc != DS_OK) {
-            log_failure(ft, "peer check", rc);
-            settle_acks(ft, rc);
-            ds_mutex_lock(&f->glock);
-            ft->cur = NULL;
-            if (it)
-                list_insert_sorted(&f->retry, it); /* not sent: not in flight */
-            group_release_kept(ft);
-            group_fail(ft, NULL);
-            ds_mutex_unlock(&f->glock);
-            atomic_fetch_add(&ft->failures, 1);
-            close_failed(ft, rc);
-            backoff_after_failure(ft);
-            continue;
-        }
-        if (!it)
-            continue;
-        encode_batch(ft, it->recs, it->n);
-        rc = write_out(ft);
-        ds_mutex_lock(&f->glock);
-        if (rc == DS_OK) {
-            ft->cur = NULL;
-            it->end_off = ds_target_wire_out(&ft->t);
-            list_push(&ft->kept, it);
-            group_release_kept(ft);
-            ds_cond_signal(&f->gcond);
-            ds_mutex_unlock(&f->glock);
-            atomic_fetch_add(&ft->forwarded, (uint64_t)it->n);
-            ds_target_backoff_reset(&ft->t);
-            continue;
-        }
-        ds_mutex_unlock(&f->glock);
-        settle_acks(ft, rc);
-        ds_mutex_lock(&f->glock);
-        ft->cur = NULL;
-        group_release_kept(ft);
-        group_fail(ft, it);
-        ds_mutex_unlock(&f->glock);
-        log_failure(ft, "write", rc);
-        atomic_fetch_add(&ft->failures, 1);
-        close_failed(ft, rc);
-        backoff_after_failure(ft);
-    }
-    set_state(ft, TS_STOPPED);
+    ds__fwd_set_state(ft, TS_STOPPED);
 }
 
 /* ---- start / stop / stats ------------------------------------------------- */
@@ -919,11 +359,11 @@ static void target_free(struct fwd_target *ft)
     ds_syslog_hdr_free(&ft->hdr);
     free(ft->recs);
     free(ft->marks);
-    for (struct item *it; (it = list_pop(&ft->inbox));)
-        item_free(it);
-    for (struct item *it; (it = list_pop(&ft->kept));)
-        item_free(it);
-    item_free(ft->cur);
+    for (struct item *it; (it = ds__fwd_list_pop(&ft->inbox));)
+        ds__fwd_item_free(it);
+    for (struct item *it; (it = ds__fwd_list_pop(&ft->kept));)
+        ds__fwd_item_free(it);
+    ds__fwd_item_free(ft->cur);
     ds_cond_destroy(&ft->cond);
     ds_mutex_destroy(&ft->addr_lock);
 }
@@ -932,8 +372,8 @@ static void fwd_free(struct ds_fwd *f)
 {
     for (size_t i = 0; i < f->n; i++)
         target_free(&f->targets[i]);
-    for (struct item *it; (it = list_pop(&f->retry));)
-        item_free(it);
+    for (struct item *it; (it = ds__fwd_list_pop(&f->retry));)
+        ds__fwd_item_free(it);
     free(f->targets);
     free(f->redo);
     free(f->instance);
@@ -1015,7 +455,7 @@ int ds_fwd_start(const struct ds_config *cfg, struct ds_ring *ring, const struct
     }
     if (f->mode != DS_FWD_BROADCAST) {
         char name[64];
-        snprintf(name, sizeof name, "forwarder-group:%s", mode_name(f->mode));
+        snprintf(name, sizeof name, "forwarder-group:%s", ds__fwd_mode_name(f->mode));
         f->gcursor = ds_ring_cursor_open(ring, name);
         if (f->gcursor < 0) {
             rc = f->gcursor;
@@ -1029,7 +469,7 @@ int ds_fwd_start(const struct ds_config *cfg, struct ds_ring *ring, const struct
         char tname[32];
         snprintf(tname, sizeof tname, "ds-fwd-%u", (unsigned)(i % 1000));
         rc = ds_thread_create(&ft->thread, f->mode == DS_FWD_BROADCAST ? bcast_thread
-                                                                      : group_target_thread,
+                                                                      : ds__fwd_group_target_thread,
                               ft, tname);
         if (rc != DS_OK)
             goto fail_threads;
@@ -1047,12 +487,12 @@ int ds_fwd_start(const struct ds_config *cfg, struct ds_ring *ring, const struct
                     f->mode == DS_FWD_BROADCAST ? "" : ", group member");
     }
     if (f->mode != DS_FWD_BROADCAST) {
-        rc = ds_thread_create(&f->dispatcher, dispatcher_thread, f, "ds-fwd-disp");
+        rc = ds_thread_create(&f->dispatcher, ds__fwd_dispatcher_thread, f, "ds-fwd-disp");
         if (rc != DS_OK)
             goto fail_threads;
         f->dispatcher_started = true;
     }
-    ds_log_info("forwarder", "%zu target(s), mode %s, batch %u", f->n, mode_name(f->mode),
+    ds_log_info("forwarder", "%zu target(s), mode %s, batch %u", f->n, ds__fwd_mode_name(f->mode),
                 f->batch);
     *out = f;
     return DS_OK;
@@ -1102,7 +542,7 @@ void ds_fwd_stats_json(struct ds_fwd *f, struct ds_buf *out)
         ds_buf_puts(out, "{\"mode\":\"none\",\"targets\":[]}");
         return;
     }
-    ds_buf_printf(out, "{\"mode\":\"%s\",\"targets\":[", mode_name(f->mode));
+    ds_buf_printf(out, "{\"mode\":\"%s\",\"targets\":[", ds__fwd_mode_name(f->mode));
     for (size_t i = 0; i < f->n; i++) {
         struct fwd_target *ft = &f->targets[i];
         struct ds_cursor_stats cs = {0};
