@@ -8,6 +8,7 @@
 #include "ds_buf.h"
 #include "ds_err.h"
 #include "ds_log.h"
+#include "ds_net.h"
 
 #define KEEPALIVE_IDLE_S 10
 #define KEEPALIVE_INTVL_S 5
@@ -202,27 +203,6 @@ void ds_target_half_close(struct ds_target *t, unsigned no_progress_ms, unsigned
     }
 }
 
-/* Half-close and read until EOF for at most drain_ms (plain TCP). */
-static int drain_to_eof(ds_sock s, unsigned drain_ms)
-{
-    char scratch[4096];
-    uint64_t deadline = ds_time_mono_ms() + drain_ms;
-    ds_sock_shutdown_wr(s);
-    for (;;) {
-        uint64_t now = ds_time_mono_ms();
-        if (now >= deadline)
-            return DS_ETIMEDOUT;
-        struct ds_pollfd p = {s, DS_POLLIN, 0};
-        if (ds_poll(&p, 1, (int)(deadline - now)) <= 0)
-            continue;
-        int64_t r = ds_sock_recv(s, scratch, sizeof scratch);
-        if (r == 0)
-            return DS_OK;
-        if (r < 0 && r != DS_EAGAIN)
-            return (int)r;
-    }
-}
-
 int ds_target_close(struct ds_target *t, bool graceful, unsigned drain_ms)
 {
     if (!ds_target_connected(t))
@@ -231,7 +211,7 @@ int ds_target_close(struct ds_target *t, bool graceful, unsigned drain_ms)
     if (t->session)
         rc = ds_tls_close(&t->session, graceful, drain_ms);
     else if (graceful)
-        rc = drain_to_eof(t->sock, drain_ms);
+        rc = ds_net_drain_to_eof(t->sock, drain_ms);
     if (graceful)
         ds_sock_close(t->sock);
     else

@@ -11,6 +11,7 @@
 
 #include "ds_buf.h"
 #include "ds_err.h"
+#include "ds_net.h"
 
 struct ds_tls_ctx {
     SSL_CTX *ctx;
@@ -329,28 +330,6 @@ void ds_tls_notify_close(struct ds_tls *t)
     ERR_clear_error();
 }
 
-/* Half-close and read until EOF (or error) for at most drain_ms. */
-static int drain_to_eof(ds_sock s, unsigned drain_ms)
-{
-    char scratch[4096];
-    uint64_t deadline = ds_time_mono_ms() + drain_ms;
-    ds_sock_shutdown_wr(s);
-    for (;;) {
-        uint64_t now = ds_time_mono_ms();
-        if (now >= deadline)
-            return DS_ETIMEDOUT;
-        struct ds_pollfd p = {s, DS_POLLIN, 0};
-        int n = ds_poll(&p, 1, (int)(deadline - now));
-        if (n <= 0)
-            continue;
-        int64_t r = ds_sock_recv(s, scratch, sizeof scratch);
-        if (r == 0)
-            return DS_OK;
-        if (r < 0 && r != DS_EAGAIN)
-            return (int)r;
-    }
-}
-
 int ds_tls_close(struct ds_tls **pt, bool graceful, unsigned drain_ms)
 {
     struct ds_tls *t = *pt;
@@ -359,7 +338,7 @@ int ds_tls_close(struct ds_tls **pt, bool graceful, unsigned drain_ms)
     int rc = DS_OK;
     if (graceful) {
         ds_tls_notify_close(t); /* close_notify */
-        rc = drain_to_eof(t->sock, drain_ms);
+        rc = ds_net_drain_to_eof(t->sock, drain_ms);
     } else {
         SSL_set_quiet_shutdown(t->ssl, 1);
     }
