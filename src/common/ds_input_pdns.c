@@ -21,6 +21,8 @@
 
 #define READ_CHUNK (256 * 1024)
 #define BATCH_MAX 4096
+#define STOP_QUIET_MS 20
+#define STOP_DRAIN_MS 2000
 
 struct conn {
     ds_sock fd;
@@ -238,11 +240,20 @@ static void listener_run(void *arg)
         if (l->pfds[1].revents)
             accept_all(l);
     }
-    /* Stopping: take what the senders already handed to the kernel. */
+    /* Stopping: take what the senders already handed to the kernel.  On loopback a
+     * sender's queued bytes move to our socket only as we read, so keep reading until
+     * a connection has been quiet for STOP_QUIET_MS (at most STOP_DRAIN_MS in all). */
+    uint64_t give_up = ds_time_mono_ms() + STOP_DRAIN_MS;
     for (size_t i = l->n_conns; i-- > 0;) {
         const char *why = "service stopping";
-        conn_read(l, &l->conns[i], 1 << 20, &why);
-        conn_close(l, i, "service stopping");
+        for (;;) {
+            if (conn_read(l, &l->conns[i], 1 << 20, &why) != 0)
+                break;
+            struct ds_pollfd p = {l->conns[i].fd, DS_POLLIN, 0};
+            if (ds_time_mono_ms() >= give_up || ds_poll(&p, 1, STOP_QUIET_MS) <= 0)
+                break;
+        }
+        conn_close(l, i, why);
     }
 }
 
