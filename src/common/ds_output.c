@@ -39,6 +39,7 @@ struct ds_outputs {
     const struct ds_enc_ctx *ctx;
     struct output *o;
     size_t n;
+    atomic_bool stopping; /* set by ds_outputs_stop: a failing output gives up */
 };
 
 static const char *COMP = "output";
@@ -125,9 +126,16 @@ static void output_run(void *arg)
         }
         if (!ok) {
             atomic_fetch_add(&o->failed, 1);
+            ds_ring_rewind(ring, o->cursor, o->recs[0].seq);
+            if (atomic_load(&o->owner->stopping)) {
+                /* Never hold up the stop: what is not written stays unreleased, so a
+                 * queue file keeps it for the next start. */
+                ds_log_error(COMP, "%s: write failed while stopping; %d events not written",
+                             o->name, n);
+                break;
+            }
             ds_log_error(COMP, "%s: write failed; keeping %d events and retrying in 1 s", o->name,
                          n);
-            ds_ring_rewind(ring, o->cursor, o->recs[0].seq);
             ds_sleep_ms(1000);
             atomic_store(&o->reopen, true);
             continue;
@@ -215,6 +223,7 @@ void ds_outputs_stop(struct ds_outputs **osp)
     struct ds_outputs *os = *osp;
     if (!os)
         return;
+    atomic_store(&os->stopping, true);
     for (size_t i = 0; i < os->n; i++) {
         struct output *o = &os->o[i];
         if (o->started)

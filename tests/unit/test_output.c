@@ -188,4 +188,37 @@ static void test_reopen(void)
     remove(dir);
 }
 
-DS_TEST_MAIN(DS_TEST(test_formats), DS_TEST(test_reopen))
+/* An output whose writes keep failing (/dev/full: ENOSPC) retries while running but
+ * never holds up the stop, and releases nothing it could not write. */
+static void test_failing_output_does_not_block_stop(void)
+{
+    struct ds_config cfg;
+    char err[512];
+    ASSERT_OK(ds_config_load_string("t.conf", "input pdns 127.0.0.1 0\noutput file /dev/full\n",
+                                    &cfg, err, sizeof(err)));
+    struct ds_ring *ring;
+    struct ds_ring_options ro = {.size = 1 << 20};
+    ASSERT_OK(ds_ring_open(&ro, &ring, err, sizeof(err)));
+    struct ds_enc_ctx ctx = {"unit", "host"};
+    struct ds_outputs *outs;
+    ASSERT_OK(ds_outputs_start(&cfg, ring, &ctx, &outs, err, sizeof(err)));
+    static const char m1[] = "{\"n\":1}";
+    struct ds_rec_in m = {(const uint8_t *)m1, sizeof(m1) - 1, DS_REC_METRICS, 0xffff,
+                          UINT32_MAX, 1};
+    ASSERT_EQ(ds_ring_append(ring, &m, 1), 1);
+    ds_ring_shutdown(ring);
+    uint64_t t0 = ds_time_mono_ms();
+    ds_outputs_stop(&outs);
+    ASSERT_TRUE(ds_time_mono_ms() - t0 < 3000);
+    struct ds_cursor_stats cs;
+    ds_ring_cursor_stats(ring, 0, &cs);
+    ASSERT_U64_EQ(cs.released, 0);
+    struct ds_ring_stats rs;
+    ds_ring_stats(ring, &rs);
+    ASSERT_U64_EQ(rs.records, 1);
+    ds_ring_close(&ring);
+    ds_config_free(&cfg);
+}
+
+DS_TEST_MAIN(DS_TEST(test_formats), DS_TEST(test_reopen),
+             DS_TEST(test_failing_output_does_not_block_stop))
