@@ -6,36 +6,10 @@
 #include "ds_enc.h"
 #include "ds_pb.h"
 #include "ds_plat.h"
+#include "ds_fixture.h"
 #include "ds_test.h"
 
 /* ---- helpers ------------------------------------------------------------------------- */
-
-struct frames {
-    uint8_t *data;
-    size_t n;
-    size_t off[64], flen[64];
-};
-
-static int load_frames(const char *name, struct frames *f)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/fixtures/%s", DS_SHARED_DIR, name);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return -1;
-    memset(f, 0, sizeof(*f));
-    f->data = malloc(1 << 16);
-    size_t len = fread(f->data, 1, 1 << 16, fp);
-    fclose(fp);
-    size_t i = 0;
-    while (i + 2 <= len && f->n < 64) {
-        size_t l = (size_t)f->data[i] << 8 | f->data[i + 1];
-        f->off[f->n] = i + 2;
-        f->flen[f->n++] = l;
-        i += 2 + l;
-    }
-    return i == len ? 0 : -1;
-}
 
 static const struct ds_enc_ctx ctx = {.instance = "lab1", .hostname = "host1"};
 
@@ -82,8 +56,8 @@ static size_t pack(const PBDNSMessage *m)
 
 static void test_json_dnsdist_golden(void)
 {
-    struct frames f;
-    ASSERT_OK(load_frames("dnsdist-1.7.3.lp16", &f));
+    struct ds_fixture f;
+    ASSERT_OK(ds_fixture_load("dnsdist-1.7.3.lp16", &f));
     ASSERT_OK(enc_json(f.data + f.off[0], f.flen[0], 1));
     ASSERT_STR_EQ(out_text,
                   "{\"seq\":1,\"instance\":\"lab1\",\"captured\":\"2026-11-22T00:00:29.759123Z\","
@@ -121,8 +95,8 @@ static void test_json_dnsdist_golden(void)
 
 static void test_json_recursor_golden(void)
 {
-    struct frames f;
-    ASSERT_OK(load_frames("pdns-recursor-4.8.8.lp16", &f));
+    struct ds_fixture f;
+    ASSERT_OK(ds_fixture_load("pdns-recursor-4.8.8.lp16", &f));
     ASSERT_OK(enc_json(f.data + f.off[0], f.flen[0], 100));
     ASSERT_STR_EQ(out_text,
                   "{\"seq\":100,\"instance\":\"lab1\",\"captured\":"
@@ -156,8 +130,8 @@ static void test_json_recursor_golden(void)
  * already held. */
 static void test_json_appends(void)
 {
-    struct frames f;
-    ASSERT_OK(load_frames("pdns-recursor-4.8.8.lp16", &f));
+    struct ds_fixture f;
+    ASSERT_OK(ds_fixture_load("pdns-recursor-4.8.8.lp16", &f));
     struct ds_buf b = {0};
     ds_buf_puts(&b, "prefix|");
     size_t total = 7;
@@ -427,8 +401,8 @@ static void test_json_never_emits_lf(void)
     uint64_t x = 0x9e3779b97f4a7c15ull;
     int encoded = 0;
     for (int fi = 0; fi < 2; fi++) {
-        struct frames f;
-        ASSERT_OK(load_frames(names[fi], &f));
+        struct ds_fixture f;
+        ASSERT_OK(ds_fixture_load(names[fi], &f));
         for (size_t k = 0; k < f.n; k++) {
             static uint8_t m[512];
             for (int round = 0; round < 300; round++) {
@@ -607,8 +581,8 @@ static void test_malformed_appends_nothing(void)
 
 static void test_bind_fixture_lines(void)
 {
-    struct frames f;
-    ASSERT_OK(load_frames("dnsdist-1.7.3.lp16", &f));
+    struct ds_fixture f;
+    ASSERT_OK(ds_fixture_load("dnsdist-1.7.3.lp16", &f));
     ASSERT_OK(enc_bind(f.data + f.off[0], f.flen[0]));
     ASSERT_STR_EQ(out_text, "22-Nov-2026 00:01:12.786 queries: info: client @0x7f33ac772e11 "
                             "127.0.0.1#60679 (www.example.test): query: www.example.test IN A + "
@@ -625,7 +599,7 @@ static void test_bind_fixture_lines(void)
     ASSERT_EQ(lines, 11);
     free(f.data);
 
-    ASSERT_OK(load_frames("pdns-recursor-4.8.8.lp16", &f));
+    ASSERT_OK(ds_fixture_load("pdns-recursor-4.8.8.lp16", &f));
     ASSERT_OK(enc_bind(f.data + f.off[5], f.flen[5]));
     ASSERT_STR_EQ(out_text, "22-Nov-2026 00:01:29.232 queries: info: client @0x7fb071ade8a9 "
                             "127.0.0.1#50960 (mail.example.test): query: mail.example.test IN "
@@ -731,8 +705,8 @@ static void test_pdns_framing(void)
     ASSERT_MEM_EQ(b.data, "\x00\x01\x00\x00", 4);
 
     /* a fixture frame round-trips byte for byte */
-    struct frames f;
-    ASSERT_OK(load_frames("dnsdist-1.7.3.lp16", &f));
+    struct ds_fixture f;
+    ASSERT_OK(ds_fixture_load("dnsdist-1.7.3.lp16", &f));
     r = rec_of(f.data + f.off[3], f.flen[3], 4);
     ds_buf_reset(&b);
     ASSERT_OK(ds_enc_pdns(&b, &r, 16));

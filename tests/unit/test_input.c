@@ -9,30 +9,8 @@
 #include "ds_input.h"
 #include "ds_plat.h"
 #include "ds_ring.h"
+#include "ds_fixture.h"
 #include "ds_test.h"
-
-struct fixture {
-    uint8_t *data;
-    size_t len;
-    size_t n;          /* frames */
-    size_t offs[64];   /* offset of each 2-byte length prefix */
-};
-
-static void load_fixture(struct fixture *f, const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/fixtures/%s", DS_SHARED_DIR, name);
-    FILE *fp = fopen(path, "rb");
-    f->data = malloc(1 << 16);
-    f->len = fp ? fread(f->data, 1, 1 << 16, fp) : 0;
-    if (fp)
-        fclose(fp);
-    f->n = 0;
-    for (size_t off = 0; off + 2 <= f->len && f->n < 64;) {
-        f->offs[f->n++] = off;
-        off += 2 + ((size_t)f->data[off] << 8 | f->data[off + 1]);
-    }
-}
 
 struct env {
     struct ds_config cfg;
@@ -109,7 +87,7 @@ static bool wait_totals(struct env *e, uint64_t frames, uint64_t bad, uint64_t o
 }
 
 /* Read n records; they must equal the given frames in order. */
-static int read_expect(struct env *e, const struct fixture *f, size_t first, size_t n)
+static int read_expect(struct env *e, const struct ds_fixture *f, size_t first, size_t n)
 {
     struct ds_rec recs[64];
     size_t got = 0;
@@ -118,9 +96,8 @@ static int read_expect(struct env *e, const struct fixture *f, size_t first, siz
         if (k <= 0)
             return -1;
         for (int i = 0; i < k; i++, got++) {
-            size_t off = f->offs[(first + got) % f->n];
-            size_t len = (size_t)f->data[off] << 8 | f->data[off + 1];
-            if (recs[i].len != len || memcmp(recs[i].data, f->data + off + 2, len) != 0 ||
+            size_t k2 = (first + got) % f->n, off = f->off[k2], len = f->flen[k2];
+            if (recs[i].len != len || memcmp(recs[i].data, f->data + off, len) != 0 ||
                 recs[i].kind != DS_REC_PDNS)
                 return -2;
         }
@@ -131,15 +108,15 @@ static int read_expect(struct env *e, const struct fixture *f, size_t first, siz
 
 static void test_frames_arrive_whole_and_in_order(void)
 {
-    struct fixture f;
-    load_fixture(&f, "dnsdist-1.7.3.lp16");
+    struct ds_fixture f;
+    ASSERT_OK(ds_fixture_load("dnsdist-1.7.3.lp16", &f));
     ASSERT_EQ(f.n, 22);
     struct env e;
     ASSERT_OK(env_start(&e, "input pdns 127.0.0.1 0\noutput stdout\n"));
     ds_sock s = connect_to(&e);
     ASSERT_TRUE(s != DS_SOCK_INVALID);
     /* Byte by byte for the first frame, then the rest in one go: framing across reads. */
-    size_t first_len = f.offs[1];
+    size_t first_len = f.off[1] - 2;
     for (size_t i = 0; i < first_len; i++)
         send_all(s, f.data + i, 1);
     send_all(s, f.data + first_len, f.len - first_len);
@@ -157,21 +134,21 @@ static void test_frames_arrive_whole_and_in_order(void)
 
 static void test_garbled_frame_closes_only_its_connection(void)
 {
-    struct fixture f;
-    load_fixture(&f, "pdns-recursor-4.8.8.lp16");
+    struct ds_fixture f;
+    ASSERT_OK(ds_fixture_load("pdns-recursor-4.8.8.lp16", &f));
     ASSERT_EQ(f.n, 24);
     struct env e;
     ASSERT_OK(env_start(&e, "input pdns 127.0.0.1 0\noutput stdout\n"));
     ds_sock good = connect_to(&e), bad = connect_to(&e);
-    send_all(good, f.data, f.offs[10]); /* 10 frames */
+    send_all(good, f.data, f.off[10] - 2); /* 10 frames */
     ASSERT_TRUE(wait_totals(&e, 10, 0, 2));
     /* 3 valid frames, then a frame whose body is not protobuf (wire type 7). */
-    send_all(bad, f.data, f.offs[3]);
+    send_all(bad, f.data, f.off[3] - 2);
     static const uint8_t garbage[] = {0x00, 0x04, 0x0f, 0xff, 0xff, 0xff};
     send_all(bad, garbage, sizeof(garbage));
     ASSERT_TRUE(wait_totals(&e, 13, 1, 1));
     /* The good connection goes on. */
-    send_all(good, f.data + f.offs[10], f.len - f.offs[10]);
+    send_all(good, f.data + f.off[10] - 2, f.len - (f.off[10] - 2));
     ASSERT_TRUE(wait_totals(&e, 27, 1, 1));
     struct ds_input_totals t;
     ds_inputs_totals(e.in, &t);
@@ -192,18 +169,16 @@ static void test_garbled_frame_closes_only_its_connection(void)
 
 static void test_32bit_framing_and_ipv6(void)
 {
-    struct fixture f;
-    load_fixture(&f, "dnsdist-1.7.3.lp16");
+    struct ds_fixture f;
+    ASSERT_OK(ds_fixture_load("dnsdist-1.7.3.lp16", &f));
     struct env e;
     ASSERT_OK(env_start(&e, "input pdns ::1 0 framing=32bit\noutput stdout\n"));
     ds_sock s = connect_to(&e);
     ASSERT_TRUE(s != DS_SOCK_INVALID);
     for (size_t i = 0; i < f.n; i++) {
-        size_t off = f.offs[i];
-        size_t len = (size_t)f.data[off] << 8 | f.data[off + 1];
-        uint8_t hdr[4] = {0, 0, f.data[off], f.data[off + 1]};
+        uint8_t hdr[4] = {0, 0, (uint8_t)(f.flen[i] >> 8), (uint8_t)f.flen[i]};
         send_all(s, hdr, 4);
-        send_all(s, f.data + off + 2, len);
+        send_all(s, f.data + f.off[i], f.flen[i]);
     }
     ASSERT_TRUE(wait_totals(&e, 22, 0, 1));
     ASSERT_OK(read_expect(&e, &f, 0, 22));
@@ -241,8 +216,8 @@ static void test_max_connections(void)
 
 static void test_stop_reads_what_was_sent(void)
 {
-    struct fixture f;
-    load_fixture(&f, "pdns-recursor-4.8.8.lp16");
+    struct ds_fixture f;
+    ASSERT_OK(ds_fixture_load("pdns-recursor-4.8.8.lp16", &f));
     struct env e;
     ASSERT_OK(env_start(&e, "input pdns 127.0.0.1 0\noutput stdout\n"));
     ds_sock s = connect_to(&e);

@@ -1,44 +1,14 @@
 /* test_pb.c - the protobuf wire scanner against real captures and protobuf-c. */
 #include <stdlib.h>
 
+#include "ds_fixture.h"
 #include "ds_test.h"
 #include "pb_oracle.h"
 
 /* ---- fixtures ------------------------------------------------------------------- */
 
-struct frames {
-    uint8_t *data;
-    size_t len;
-    size_t n;
-    size_t off[64], flen[64];
-};
-
-static int load_frames(const char *name, struct frames *f)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/fixtures/%s", DS_SHARED_DIR, name);
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return -1;
-    memset(f, 0, sizeof(*f));
-    f->data = malloc(1 << 20);
-    f->len = fread(f->data, 1, 1 << 20, fp);
-    fclose(fp);
-    size_t i = 0;
-    while (i + 2 <= f->len && f->n < 64) {
-        size_t l = (size_t)f->data[i] << 8 | f->data[i + 1];
-        if (i + 2 + l > f->len)
-            return -1;
-        f->off[f->n] = i + 2;
-        f->flen[f->n] = l;
-        f->n++;
-        i += 2 + l;
-    }
-    return i == f->len ? 0 : -1;
-}
-
 /* Every frame: validate, scan, and agree with protobuf-c on every field. */
-static void check_all_frames(struct frames *f, int *queries, int *responses)
+static void check_all_frames(struct ds_fixture *f, int *queries, int *responses)
 {
     *queries = *responses = 0;
     for (size_t k = 0; k < f->n; k++) {
@@ -73,9 +43,9 @@ static int span_mem(const uint8_t *p, struct ds_pb_span s, const void *data, siz
 
 static void test_dnsdist_fixture(void)
 {
-    struct frames f;
+    struct ds_fixture f;
     int q, r;
-    ASSERT_OK(load_frames("dnsdist-1.7.3.lp16", &f));
+    ASSERT_OK(ds_fixture_load("dnsdist-1.7.3.lp16", &f));
     ASSERT_EQ(f.n, 22);
     check_all_frames(&f, &q, &r);
     ASSERT_EQ(q, 11);
@@ -145,8 +115,8 @@ static void test_dnsdist_fixture(void)
 /* dnsdist 1.7.3 writes timeSec/timeUsec twice: the scan must keep the last values. */
 static void test_dnsdist_time_last_wins(void)
 {
-    struct frames f;
-    ASSERT_OK(load_frames("dnsdist-1.7.3.lp16", &f));
+    struct ds_fixture f;
+    ASSERT_OK(ds_fixture_load("dnsdist-1.7.3.lp16", &f));
     for (size_t k = 0; k < f.n; k++) {
         const uint8_t *p = f.data + f.off[k];
         uint32_t pos = 0, end = (uint32_t)f.flen[k];
@@ -179,9 +149,9 @@ static void test_dnsdist_time_last_wins(void)
 
 static void test_recursor_fixture(void)
 {
-    struct frames f;
+    struct ds_fixture f;
     int q, r;
-    ASSERT_OK(load_frames("pdns-recursor-4.8.8.lp16", &f));
+    ASSERT_OK(ds_fixture_load("pdns-recursor-4.8.8.lp16", &f));
     ASSERT_EQ(f.n, 24);
     check_all_frames(&f, &q, &r);
     ASSERT_EQ(q, 12);
@@ -674,13 +644,13 @@ static void mut_append_field(struct wbuf *w)
  * rather than from the padded copy). */
 static void test_mutations_match_protobuf_c(void)
 {
-    struct frames f[2];
-    ASSERT_OK(load_frames("dnsdist-1.7.3.lp16", &f[0]));
-    ASSERT_OK(load_frames("pdns-recursor-4.8.8.lp16", &f[1]));
+    struct ds_fixture f[2];
+    ASSERT_OK(ds_fixture_load("dnsdist-1.7.3.lp16", &f[0]));
+    ASSERT_OK(ds_fixture_load("pdns-recursor-4.8.8.lp16", &f[1]));
     static struct wbuf w;
     int accepted = 0, rejected = 0, big = 0;
     for (int round = 0; round < 40000; round++) {
-        const struct frames *fr = &f[round & 1];
+        const struct ds_fixture *fr = &f[round & 1];
         size_t k = mut_next((uint32_t)fr->n);
         memcpy(w.d, fr->data + fr->off[k], fr->flen[k]);
         w.n = fr->flen[k];
