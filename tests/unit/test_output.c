@@ -55,6 +55,37 @@ static size_t count_lines(const uint8_t *d, size_t n, const char *needle)
     return c;
 }
 
+/* A ring with the outputs of a configuration text. */
+struct rig {
+    struct ds_config cfg;
+    struct ds_ring *ring;
+    struct ds_outputs *outs;
+};
+static const struct ds_enc_ctx rig_ctx = {"unit", "host"};
+
+static int rig_start(struct rig *g, const char *conf)
+{
+    char err[512];
+    struct ds_ring_options ro = {.size = 1 << 20};
+    memset(g, 0, sizeof(*g));
+    if (ds_config_load_string("t.conf", conf, &g->cfg, err, sizeof(err)) != DS_OK ||
+        ds_ring_open(&ro, &g->ring, err, sizeof(err)) != DS_OK ||
+        ds_outputs_start(&g->cfg, g->ring, &rig_ctx, &g->outs, err, sizeof(err)) != DS_OK) {
+        fprintf(stderr, "  rig: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Shut the ring down, let the outputs drain, close everything. */
+static void rig_stop(struct rig *g)
+{
+    ds_ring_shutdown(g->ring);
+    ds_outputs_stop(&g->outs);
+    ds_ring_close(&g->ring);
+    ds_config_free(&g->cfg);
+}
+
 /* Append every frame of a 2-byte-framed capture; returns the frame count. */
 static size_t append_capture(struct ds_ring *r, const uint8_t *d, size_t n)
 {
@@ -85,24 +116,15 @@ static void test_formats(void)
     uint8_t *fx = slurp(fixture, &flen);
     ASSERT_TRUE(fx != NULL);
 
-    struct ds_config cfg;
-    char err[512];
-    ASSERT_OK(ds_config_load_string("t.conf", conf, &cfg, err, sizeof(err)));
-    struct ds_ring *ring;
-    struct ds_ring_options ro = {.size = 1 << 20};
-    ASSERT_OK(ds_ring_open(&ro, &ring, err, sizeof(err)));
-    struct ds_enc_ctx ctx = {"unit", "host"};
-    struct ds_outputs *outs;
-    ASSERT_OK(ds_outputs_start(&cfg, ring, &ctx, &outs, err, sizeof(err)));
+    struct rig g;
+    ASSERT_OK(rig_start(&g, conf));
+    struct ds_ring *ring = g.ring;
     ASSERT_EQ(append_capture(ring, fx, flen), 22);
     static const char metrics[] = "{\"eventsReceived\":22}";
     struct ds_rec_in m = {(const uint8_t *)metrics, sizeof(metrics) - 1, DS_REC_METRICS, 0xffff,
                           UINT32_MAX, 1795305469000000u};
     ASSERT_EQ(ds_ring_append(ring, &m, 1), 1);
-    ds_ring_shutdown(ring);
-    ds_outputs_stop(&outs);
-    ds_ring_close(&ring);
-    ds_config_free(&cfg);
+    rig_stop(&g);
 
     size_t n;
     uint8_t *got = slurp(pdns, &n);
@@ -141,15 +163,9 @@ static void test_reopen(void)
     snprintf(path, sizeof(path), "%s/out.jsonl", dir);
     snprintf(rotated, sizeof(rotated), "%s/out.jsonl.1", dir);
     snprintf(conf, sizeof(conf), "input pdns 127.0.0.1 0\noutput file %s\n", path);
-    struct ds_config cfg;
-    char err[512];
-    ASSERT_OK(ds_config_load_string("t.conf", conf, &cfg, err, sizeof(err)));
-    struct ds_ring *ring;
-    struct ds_ring_options ro = {.size = 1 << 20};
-    ASSERT_OK(ds_ring_open(&ro, &ring, err, sizeof(err)));
-    struct ds_enc_ctx ctx = {"unit", "host"};
-    struct ds_outputs *outs;
-    ASSERT_OK(ds_outputs_start(&cfg, ring, &ctx, &outs, err, sizeof(err)));
+    struct rig g;
+    ASSERT_OK(rig_start(&g, conf));
+    struct ds_ring *ring = g.ring;
     static const char m1[] = "{\"n\":1}";
     struct ds_rec_in m = {(const uint8_t *)m1, sizeof(m1) - 1, DS_REC_METRICS, 0xffff,
                           UINT32_MAX, 1};
@@ -168,13 +184,10 @@ static void test_reopen(void)
     }
     free(got);
     ASSERT_OK(rename(path, rotated));
-    ds_outputs_reopen(outs);
+    ds_outputs_reopen(g.outs);
     for (int i = 0; i < 7; i++)
         ds_ring_append(ring, &m, 1);
-    ds_ring_shutdown(ring);
-    ds_outputs_stop(&outs);
-    ds_ring_close(&ring);
-    ds_config_free(&cfg);
+    rig_stop(&g);
     got = slurp(rotated, &n);
     size_t a = count_lines(got, n, NULL);
     free(got);
@@ -192,23 +205,16 @@ static void test_reopen(void)
  * never holds up the stop, and releases nothing it could not write. */
 static void test_failing_output_does_not_block_stop(void)
 {
-    struct ds_config cfg;
-    char err[512];
-    ASSERT_OK(ds_config_load_string("t.conf", "input pdns 127.0.0.1 0\noutput file /dev/full\n",
-                                    &cfg, err, sizeof(err)));
-    struct ds_ring *ring;
-    struct ds_ring_options ro = {.size = 1 << 20};
-    ASSERT_OK(ds_ring_open(&ro, &ring, err, sizeof(err)));
-    struct ds_enc_ctx ctx = {"unit", "host"};
-    struct ds_outputs *outs;
-    ASSERT_OK(ds_outputs_start(&cfg, ring, &ctx, &outs, err, sizeof(err)));
+    struct rig g;
+    ASSERT_OK(rig_start(&g, "input pdns 127.0.0.1 0\noutput file /dev/full\n"));
+    struct ds_ring *ring = g.ring;
     static const char m1[] = "{\"n\":1}";
     struct ds_rec_in m = {(const uint8_t *)m1, sizeof(m1) - 1, DS_REC_METRICS, 0xffff,
                           UINT32_MAX, 1};
     ASSERT_EQ(ds_ring_append(ring, &m, 1), 1);
     ds_ring_shutdown(ring);
     uint64_t t0 = ds_time_mono_ms();
-    ds_outputs_stop(&outs);
+    ds_outputs_stop(&g.outs);
     ASSERT_TRUE(ds_time_mono_ms() - t0 < 3000);
     struct ds_cursor_stats cs;
     ds_ring_cursor_stats(ring, 0, &cs);
@@ -216,8 +222,7 @@ static void test_failing_output_does_not_block_stop(void)
     struct ds_ring_stats rs;
     ds_ring_stats(ring, &rs);
     ASSERT_U64_EQ(rs.records, 1);
-    ds_ring_close(&ring);
-    ds_config_free(&cfg);
+    rig_stop(&g);
 }
 
 DS_TEST_MAIN(DS_TEST(test_formats), DS_TEST(test_reopen),
