@@ -831,9 +831,15 @@ static void test_read_during_overflow(void)
         x.c = ds_ring_cursor_open(x.r, "ov");
         struct ds_thread t;
         ASSERT_OK(ds_thread_create(&t, ov_consumer, &x, "t-ov"));
+        /* At least 20,000 batches, and on until the ring has overflowed for the
+         * cursor (a consumer that happens to keep up would otherwise test nothing). */
         uint64_t next_id = 1;
-        for (int i = 0; i < 20000; i++)
+        struct ds_cursor_stats seen = {0};
+        for (int i = 0; i < 20000 || (seen.skipped == 0 && i < 2000000); i++) {
             next_id += put(x.r, next_id, 1 + (size_t)(i % 9));
+            if (i >= 20000 && i % 1000 == 0)
+                ds_ring_cursor_stats(x.r, x.c, &seen);
+        }
         ds_ring_shutdown(x.r);
         ds_thread_join(&t);
         struct ds_ring_stats st;
