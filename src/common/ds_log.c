@@ -53,24 +53,22 @@ void ds_log_write(enum ds_log_level level, const char *component, const char *fm
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.year, tm.mon, tm.mday,
              tm.hour, tm.min, tm.sec, (unsigned)(now % 1000000));
 
-    char stack[2600];
-    struct ds_buf b = {(uint8_t *)stack, 0, sizeof(stack)};
-    struct ds_buf heap = {0};
     if (log_format == DS_LOG_JSON) {
-        heap.cap = 0;
-        ds_buf_printf(&heap, "{\"time\":\"%s\",\"level\":\"%s\",\"component\":", ts,
+        struct ds_buf line = {0};
+        ds_buf_printf(&line, "{\"time\":\"%s\",\"level\":\"%s\",\"component\":", ts,
                       level_names[level]);
-        ds_enc_json_string(&heap, component);
-        ds_buf_puts(&heap, ",\"msg\":");
-        ds_enc_json_string(&heap, msg);
-        ds_buf_puts(&heap, "}\n");
-        fwrite(heap.data, 1, heap.len, stderr);
-        ds_buf_free(&heap);
+        ds_enc_json_string(&line, component);
+        ds_buf_puts(&line, ",\"msg\":");
+        ds_enc_json_string(&line, msg);
+        ds_buf_puts(&line, "}\n");
+        fwrite(line.data, 1, line.len, stderr);
+        ds_buf_free(&line);
     } else {
-        int n = snprintf(stack, sizeof(stack), "%s %-5s %s: %s\n", ts, level_names[level],
+        char line[2600];
+        int n = snprintf(line, sizeof(line), "%s %-5s %s: %s\n", ts, level_names[level],
                          component, msg);
-        b.len = n < 0 ? 0 : ((size_t)n < sizeof(stack) ? (size_t)n : sizeof(stack) - 1);
-        fwrite(b.data, 1, b.len, stderr);
+        size_t len = n < 0 ? 0 : ((size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+        fwrite(line, 1, len, stderr);
     }
     fflush(stderr);
 }
