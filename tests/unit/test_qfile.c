@@ -87,27 +87,6 @@ static uint64_t rnd(void)
     return rng_state = x;
 }
 
-/* Append ids first.. (the ring's seq equals the id while nothing is refused). */
-static size_t put(struct ds_ring *r, uint64_t first, size_t n)
-{
-    struct ds_rec_in in[64];
-    static uint8_t bufs[64][160];
-    size_t done = 0;
-    while (done < n) {
-        size_t m = n - done < 64 ? n - done : 64;
-        for (size_t i = 0; i < m; i++) {
-            uint64_t id = first + done + i;
-            pay_fill(bufs[i], id, pay_len(id));
-            in[i] = (struct ds_rec_in){bufs[i], pay_len(id), DS_REC_PDNS, 3, 0xffffffffu, id};
-        }
-        size_t k = ds_ring_append(r, in, m);
-        done += k;
-        if (k < m)
-            break;
-    }
-    return done;
-}
-
 static struct ds_ring *open_ring(const char *path, uint64_t size, unsigned sync_ms)
 {
     struct ds_ring_options o = {size, DS_OVERFLOW_DROP_NEWEST, path, sync_ms};
@@ -134,7 +113,7 @@ static long take(struct ds_ring *r, int c, uint64_t *next, long n, bool rel)
             break;
         for (int i = 0; i < k; i++) {
             if (recs[i].seq != *next || !pay_ok(&recs[i], *next) ||
-                recs[i].time_us != *next || recs[i].input_id != 3) {
+                recs[i].time_us != 1000000u + *next || recs[i].input_id != *next % 7) {
                 fprintf(stderr, "  cursor %d: seq %llu, expected %llu\n", c,
                         (unsigned long long)recs[i].seq, (unsigned long long)*next);
                 return -1;
@@ -187,7 +166,7 @@ static void test_clean_restart(void)
     ASSERT_TRUE(r != NULL);
     int a = ds_ring_cursor_open(r, "forwarder:a:514");
     int b = ds_ring_cursor_open(r, "file:/var/log/b.jsonl");
-    ASSERT_EQ(put(r, 1, 300), 300);
+    ASSERT_EQ(pay_put(r, 1, 300), 300);
     uint64_t na = 1, nb = 1;
     ASSERT_EQ(take(r, a, &na, 100, true), 100);
     ASSERT_EQ(take(r, b, &nb, 40, true), 40);
@@ -232,7 +211,7 @@ static void test_clean_restart(void)
     ASSERT_U64_EQ(st.records, 0);
     ASSERT_U64_EQ(st.next_seq, 301); /* the numbering survives */
     a = ds_ring_cursor_open(r, "forwarder:a:514");
-    ASSERT_EQ(put(r, 301, 5), 5);
+    ASSERT_EQ(pay_put(r, 301, 5), 5);
     na = 301;
     ASSERT_EQ(take(r, a, &na, -1, true), 5);
     ds_ring_close(&r);
@@ -248,11 +227,11 @@ static void test_wrapped_restart(void)
     int a = ds_ring_cursor_open(r, "a");
     uint64_t id = 1, na = 1;
     for (int i = 0; i < 200; i++) {
-        ASSERT_EQ(put(r, id, 20), 20);
+        ASSERT_EQ(pay_put(r, id, 20), 20);
         id += 20;
         ASSERT_EQ(take(r, a, &na, 20, true), 20);
     }
-    ASSERT_EQ(put(r, id, 120), 120); /* ~12 KiB backlog across the end of the area */
+    ASSERT_EQ(pay_put(r, id, 120), 120); /* ~12 KiB backlog across the end of the area */
     id += 120;
     ds_ring_close(&r);
     r = open_ring(g_path, 16384, 0);
@@ -278,7 +257,7 @@ static void test_crash_images(void)
         int steps = 1 + (int)(rnd() % 30);
         for (int s = 0; s < steps; s++) {
             size_t n = 1 + rnd() % 15;
-            id += put(r, id, n);
+            id += pay_put(r, id, n);
             long backlog = (long)(id - na);
             long k = backlog > 60 ? (long)(rnd() % (uint64_t)backlog) : (long)(rnd() % 3);
             ASSERT_TRUE(take(r, a, &na, k, true) >= 0);
@@ -326,9 +305,9 @@ static void test_torn_append(void)
     ASSERT_TRUE(r != NULL);
     int a = ds_ring_cursor_open(r, "a");
     uint64_t na = 1;
-    ASSERT_EQ(put(r, 1, 50), 50);
+    ASSERT_EQ(pay_put(r, 1, 50), 50);
     ASSERT_EQ(take(r, a, &na, 10, true), 10); /* superblock tail hint: after 50 */
-    ASSERT_EQ(put(r, 51, 20), 20);
+    ASSERT_EQ(pay_put(r, 51, 20), 20);
     ASSERT_TRUE(copy_file(g_path, g_img));
     ds_ring_close(&r);
     size_t n;
@@ -387,11 +366,11 @@ static bool make_backlog(const char *path, uint64_t cap, struct layout *l)
     int a = ds_ring_cursor_open(r, "forwarder:a");
     uint64_t id = 1, na = 1;
     for (int i = 0; i < 30; i++) {
-        id += put(r, id, 25);
+        id += pay_put(r, id, 25);
         if (take(r, a, &na, 25, true) != 25)
             return false;
     }
-    id += put(r, id, 400); /* fills most of the area, wrapping */
+    id += pay_put(r, id, 400); /* fills most of the area, wrapping */
     ds_ring_close(&r);
     size_t n;
     uint8_t *b = slurp(path, &n);
@@ -481,7 +460,7 @@ static void test_flipped_bytes(void)
             free(side);
         }
         /* Appends after the salvage continue the numbering; a restart sees it all. */
-        ASSERT_EQ(put(r, st.next_seq, 3), 3);
+        ASSERT_EQ(pay_put(r, st.next_seq, 3), 3);
         cleanup_side(r);
         ds_ring_close(&r);
         r = open_ring(g_img, cap, 0);
@@ -558,7 +537,7 @@ static bool two_destinations(const char *path)
     int a = ds_ring_cursor_open(r, "a");
     int b = ds_ring_cursor_open(r, "b");
     uint64_t na = 1, nb = 1;
-    bool ok = a == 0 && b == 1 && put(r, 1, 200) == 200 && take(r, a, &na, 150, true) == 150 &&
+    bool ok = a == 0 && b == 1 && pay_put(r, 1, 200) == 200 && take(r, a, &na, 150, true) == 150 &&
               take(r, b, &nb, 80, true) == 80;
     ds_ring_close(&r);
     return ok;
@@ -655,7 +634,7 @@ static void test_capacity_change(void)
     ASSERT_TRUE(r != NULL);
     int a = ds_ring_cursor_open(r, "a");
     uint64_t na = 1;
-    ASSERT_EQ(put(r, 1, 400), 400);
+    ASSERT_EQ(pay_put(r, 1, 400), 400);
     ASSERT_EQ(take(r, a, &na, 100, true), 100);
     ds_ring_close(&r);
     /* Larger: everything moves over with its numbering and a's position. */
@@ -712,7 +691,7 @@ static void test_foreign_file(void)
     ASSERT_MEM_EQ(kept, junk, sizeof(junk)); /* the whole file, untouched */
     free(kept);
     int a = ds_ring_cursor_open(r, "a");
-    ASSERT_EQ(put(r, 1, 10), 10);
+    ASSERT_EQ(pay_put(r, 1, 10), 10);
     uint64_t na = 1;
     ASSERT_EQ(take(r, a, &na, -1, true), 10);
     cleanup_side(r);
@@ -736,7 +715,7 @@ static void test_old_format_version(void)
     paths("v1");
     struct ds_ring *r = open_ring(g_path, 65536, 0);
     ASSERT_TRUE(r != NULL);
-    ASSERT_EQ(put(r, 1, 40), 40);
+    ASSERT_EQ(pay_put(r, 1, 40), 40);
     ds_ring_close(&r); /* no destination took them: kept */
     size_t n;
     uint8_t *b = slurp(g_path, &n);
@@ -794,7 +773,7 @@ static void test_inspect_read_only(void)
     ASSERT_TRUE(r != NULL);
     int a = ds_ring_cursor_open(r, "a");
     uint64_t na = 1;
-    ASSERT_EQ(put(r, 1, 123), 123);
+    ASSERT_EQ(pay_put(r, 1, 123), 123);
     ASSERT_EQ(take(r, a, &na, 23, true), 23);
     ASSERT_TRUE(copy_file(g_path, g_img));
     size_t n1, n2;
@@ -827,7 +806,7 @@ static void test_sync_thread(void)
     struct ds_ring *r = open_ring(g_path, 65536, 10);
     ASSERT_TRUE(r != NULL);
     ds_ring_cursor_open(r, "a");
-    ASSERT_EQ(put(r, 1, 50), 50);
+    ASSERT_EQ(pay_put(r, 1, 50), 50);
     struct ds_ring_stats st;
     ds_ring_stats(r, &st);
     bool seen = false;
@@ -863,7 +842,7 @@ static void test_long_names_and_many_cursors(void)
         ASSERT_EQ(ids[i], i);
     }
     ASSERT_EQ(ds_ring_cursor_open(r, "one-too-many"), DS_ENOSPC);
-    ASSERT_EQ(put(r, 1, 64), 64);
+    ASSERT_EQ(pay_put(r, 1, 64), 64);
     for (int i = 0; i < 64; i++) {
         uint64_t nx = 1;
         ASSERT_EQ(take(r, ids[i], &nx, i + 1, true), i + 1);
@@ -953,7 +932,7 @@ static void test_late_cursor_keeps_its_backlog(void)
     int b = ds_ring_cursor_open(r, "forwarder:b");
     int gone = ds_ring_cursor_open(r, "forwarder:gone");
     uint64_t na = 1, nb = 1, ng = 1;
-    ASSERT_EQ(put(r, 1, 300), 300);
+    ASSERT_EQ(pay_put(r, 1, 300), 300);
     ASSERT_EQ(take(r, a, &na, 250, true), 250);
     ASSERT_EQ(take(r, b, &nb, 100, true), 100);
     ASSERT_EQ(take(r, gone, &ng, 200, true), 200);
@@ -966,7 +945,7 @@ static void test_late_cursor_keeps_its_backlog(void)
     ASSERT_U64_EQ(st.records, 200);
     a = ds_ring_cursor_open(r, "file:/a");
     ASSERT_EQ(take(r, a, &na, -1, true), 50);
-    ASSERT_EQ(put(r, 301, 20), 20);
+    ASSERT_EQ(pay_put(r, 301, 20), 20);
     ASSERT_EQ(take(r, a, &na, -1, true), 20);
     /* b opens late: it resumes at 101 although a released everything. */
     b = ds_ring_cursor_open(r, "forwarder:b");
@@ -993,7 +972,7 @@ static void test_dormant_gives_way_on_overflow(void)
     int a = ds_ring_cursor_open(r, "a");
     int d = ds_ring_cursor_open(r, "d");
     uint64_t na = 1, nd = 1;
-    ASSERT_EQ(put(r, 1, 100), 100);
+    ASSERT_EQ(pay_put(r, 1, 100), 100);
     ASSERT_EQ(take(r, a, &na, 100, true), 100);
     ASSERT_EQ(take(r, d, &nd, 10, true), 10);
     ds_ring_close(&r);
@@ -1002,7 +981,7 @@ static void test_dormant_gives_way_on_overflow(void)
     a = ds_ring_cursor_open(r, "a"); /* d stays dormant, holding 11..100 */
     uint64_t id = 101;
     for (int i = 0; i < 20; i++) {
-        id += put(r, id, 10);
+        id += pay_put(r, id, 10);
         ASSERT_TRUE(take(r, a, &na, -1, true) >= 0);
     }
     struct ds_ring_stats st;
@@ -1029,7 +1008,7 @@ static void test_one_process_per_file(void)
     struct ds_ring *r = open_ring(g_path, 65536, 0);
     ASSERT_TRUE(r != NULL);
     int a = ds_ring_cursor_open(r, "a");
-    ASSERT_EQ(put(r, 1, 10), 10);
+    ASSERT_EQ(pay_put(r, 1, 10), 10);
     uint64_t sizes[2] = {65536, 131072};
     for (int i = 0; i < 2; i++) {
         struct ds_ring_options o = {sizes[i], DS_OVERFLOW_DROP_NEWEST, g_path, 0};
@@ -1043,7 +1022,7 @@ static void test_one_process_per_file(void)
     char old[300];
     snprintf(old, sizeof(old), "%s.old", g_path);
     ASSERT_TRUE(!exists(old));
-    ASSERT_EQ(put(r, 11, 5), 5);
+    ASSERT_EQ(pay_put(r, 11, 5), 5);
     uint64_t na = 1;
     ASSERT_EQ(take(r, a, &na, -1, false), 15);
     ds_ring_close(&r);
@@ -1068,7 +1047,7 @@ static void test_new_name_evicts_dormant(void)
         snprintf(name[i], sizeof(name[i]), "forwarder:t%d", i);
         ASSERT_EQ(ds_ring_cursor_open(r, name[i]), i);
     }
-    ASSERT_EQ(put(r, 1, 20), 20);
+    ASSERT_EQ(pay_put(r, 1, 20), 20);
     ds_ring_close(&r);
     r = open_ring(g_path, 65536, 0);
     ASSERT_TRUE(r != NULL);

@@ -9,29 +9,6 @@
 #include "ds_test.h"
 #include "ring_payload.h"
 
-/* Append ids [first, first+n) in one batch; returns the accepted count. */
-static size_t put(struct ds_ring *r, uint64_t first, size_t n)
-{
-    struct ds_rec_in in[512];
-    static uint8_t bufs[512][160];
-    size_t done = 0;
-    while (done < n) {
-        size_t m = n - done < 512 ? n - done : 512;
-        for (size_t i = 0; i < m; i++) {
-            uint64_t id = first + done + i;
-            uint32_t len = pay_len(id);
-            pay_fill(bufs[i], id, len);
-            in[i] = (struct ds_rec_in){bufs[i], len, DS_REC_PDNS, (uint16_t)(id % 7),
-                                       (uint32_t)id ^ 0x5a5a5a5au, 1000000u + id};
-        }
-        size_t k = ds_ring_append(r, in, m);
-        done += k;
-        if (k < m)
-            break;
-    }
-    return done;
-}
-
 static struct ds_ring *mk(uint64_t size, enum ds_overflow ov)
 {
     struct ds_ring_options o = {size, ov, NULL, 0};
@@ -75,7 +52,7 @@ static void test_fields_and_order(void)
     int c = ds_ring_cursor_open(r, "file:/x");
     ASSERT_EQ(c, 0);
     ASSERT_EQ(ds_ring_cursor_open(r, "file:/x"), DS_EINVAL); /* names are unique */
-    ASSERT_EQ(put(r, 1, 10), 10);
+    ASSERT_EQ(pay_put(r, 1, 10), 10);
     struct ds_rec recs[16];
     int n = ds_ring_read(r, c, recs, 16, 1 << 20, 0);
     ASSERT_EQ(n, 10);
@@ -123,7 +100,7 @@ static void test_wraparound_order(void)
     for (int round = 0; round < 2000; round++) {
         size_t want = 1 + (size_t)(round % 9);
         attempted += want;
-        size_t got = put(r, next_id, want);
+        size_t got = pay_put(r, next_id, want);
         next_id += got;
         int max_batch = 1 + round % 5;
         struct ds_rec recs[8];
@@ -167,7 +144,7 @@ static void test_many_cursors(void)
     }
     uint64_t id = 1;
     for (int round = 0; round < 300; round++) {
-        ASSERT_EQ(put(r, id, 50), 50);
+        ASSERT_EQ(pay_put(r, id, 50), 50);
         id += 50;
         for (int i = 0; i < NC; i++) {
             if (round % (i + 1) != 0)
@@ -388,7 +365,7 @@ static void test_rewind(void)
     struct ds_ring *r = mk(65536, DS_OVERFLOW_DROP_NEWEST);
     ASSERT_TRUE(r != NULL);
     int c = ds_ring_cursor_open(r, "c");
-    ASSERT_EQ(put(r, 1, 30), 30);
+    ASSERT_EQ(pay_put(r, 1, 30), 30);
     struct ds_rec recs[32];
     ASSERT_EQ(ds_ring_read(r, c, recs, 10, 1 << 20, 0), 10);
     ASSERT_EQ(ds_ring_read(r, c, recs, 10, 1 << 20, 0), 10);
@@ -496,7 +473,7 @@ static void test_shutdown(void)
     struct shut_arg a = {r, ds_ring_cursor_open(r, "c"), 1, 0};
     struct ds_thread t;
     ASSERT_OK(ds_thread_create(&t, shut_reader, &a, "t-reader"));
-    ASSERT_EQ(put(r, 1, 100), 100);
+    ASSERT_EQ(pay_put(r, 1, 100), 100);
     ds_ring_shutdown(r);
     ds_thread_join(&t);
     ASSERT_EQ(atomic_load(&a.result), DS_ECLOSED);
@@ -715,7 +692,7 @@ static void test_release_and_read_model(void)
     for (int step = 0; step < 40000 && m.n + 40 < MODEL_MAX; step++) {
         unsigned op = (unsigned)(rnd() % 10);
         if (op < 3) {
-            size_t k = put(r, next_id, 1 + rnd() % 12);
+            size_t k = pay_put(r, next_id, 1 + rnd() % 12);
             model_append(&m, k, next_id);
             next_id += k;
         } else if (op < 6) {
@@ -836,7 +813,7 @@ static void test_read_during_overflow(void)
         uint64_t next_id = 1;
         struct ds_cursor_stats seen = {0};
         for (int i = 0; i < 20000 || (seen.skipped == 0 && i < 2000000); i++) {
-            next_id += put(x.r, next_id, 1 + (size_t)(i % 9));
+            next_id += pay_put(x.r, next_id, 1 + (size_t)(i % 9));
             if (i >= 20000 && i % 1000 == 0)
                 ds_ring_cursor_stats(x.r, x.c, &seen);
         }
