@@ -180,13 +180,13 @@ static void forwarder_free(struct ds_forwarder_cfg *f)
 
 enum {
     FK_FORMAT, FK_SYSLOG, FK_FRAMING, FK_RECOVERY, FK_TLS, FK_TLS_CA, FK_TLS_CERT, FK_TLS_KEY,
-    FK_TLS_NAME, FK_TLS_VERIFY, FK_CONNECT_TIMEOUT, FK_WRITE_TIMEOUT,
+    FK_TLS_NAME, FK_TLS_VERIFY, FK_CONNECT_TIMEOUT, FK_WRITE_TIMEOUT, FK_ENCODE_THREADS,
 };
 static const char *const fwd_keys[] = {
     "format",          "syslog",         "framing",        "recovery",
     "tls",             "tls-ca-file",    "tls-client-certificate",
     "tls-client-key",  "tls-server-name", "tls-verify",    "connect-timeout",
-    "write-timeout",   NULL};
+    "write-timeout",   "encode-threads", NULL};
 
 static int forwarder_options(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t,
                              struct ds_forwarder_cfg *f)
@@ -241,6 +241,12 @@ static int forwarder_options(struct ctx *c, const struct directive *d, struct ds
         case FK_WRITE_TIMEOUT:
             rc = ds_cfg_duration(c, d, "write-timeout", val, 1, &f->write_timeout_ms);
             break;
+        case FK_ENCODE_THREADS: {
+            uint64_t v;
+            rc = ds_cfg_range(c, d, "encode-threads", val, 1, DS_MAX_ENCODE_THREADS, &v);
+            f->encode_threads = (unsigned)v;
+            break;
+        }
         }
         if (rc)
             return rc;
@@ -261,6 +267,10 @@ static int forwarder_options(struct ctx *c, const struct directive *d, struct ds
 
     /* Format, syslog envelope and framing must fit together. */
     if (f->format == DS_FMT_PDNS) {
+        if (f->encode_threads > 1)
+            return ds_cfg_err(c, "%s: encode-threads=%u needs format=json or format=bind "
+                                 "(format=pdns copies the events unchanged)",
+                              d->name, f->encode_threads);
         if (syslog_set && f->syslog != DS_SYSLOG_NONE)
             return ds_cfg_err(c, "%s: syslog=%s cannot carry format=pdns (binary; use syslog=none)",
                         d->name, ds_cfg_kw_name(ds_cfg_kw_syslog, f->syslog));
@@ -324,6 +334,7 @@ static int d_forwarder(struct ctx *c, const struct directive *d, struct ds_cfg_t
     f.tls_verify = true;
     f.connect_timeout_ms = 5000;
     f.write_timeout_ms = 5000;
+    f.encode_threads = 1;
     f.line = c->rd.line;
     f.host = ds_cfg_strip_brackets(host);
 

@@ -50,6 +50,9 @@ struct ds_output_cfg {
     int line;
 };
 
+/* The most encode-threads= one forwarder may have. */
+#define DS_MAX_ENCODE_THREADS 16
+
 struct ds_forwarder_cfg {
     int family; /* 4 or 6 */
     char *host; /* IPv4/IPv6 literal or DNS name */
@@ -66,6 +69,7 @@ struct ds_forwarder_cfg {
     bool tls_verify;           /* default true */
     unsigned connect_timeout_ms; /* default 5000 */
     unsigned write_timeout_ms;   /* default 5000 */
+    unsigned encode_threads;     /* threads that encode this target's batches, default 1 */
     int line;
 };
 

@@ -89,68 +89,6 @@ void ds__fwd_set_state(struct fwd_target *ft, enum tstate s)
     ds_mutex_unlock(&ft->addr_lock);
 }
 
-/* ---- encoding --------------------------------------------------------------- */
-/* Append one record, framed, to ft->out.  Records the format cannot carry (metrics in
- * pdns, responses in bind, malformed protobuf) are counted and left out.  The header and
- * the event are written straight into ft->out, between ds_frame_begin and ds_frame_end.
- * Newline framing must turn LFs into spaces: JSON of a PowerDNS event never has one
- * (ds_enc_json escapes control characters), so only the other bodies and a header whose
- * constant part holds one are looked at. */
-static void encode_one(struct fwd_target *ft, const struct ds_rec *rec, const struct ds_enc_ctx *ctx)
-{
-    if (ft->format == DS_FMT_PDNS) {
-        int rc = ds_enc_pdns(&ft->out, rec, ft->framing == DS_FRAMING_32BIT ? 32 : 16);
-        if (rc != DS_OK)
-            atomic_fetch_add(&ft->unencodable, 1);
-        return;
-    }
-    struct ds_buf *out = &ft->out;
-    size_t mark = ds_frame_begin(out, ft->framing);
-    size_t head = out->len;
-    ds_syslog_hdr_put(&ft->hdr, out, rec->kind == DS_REC_METRICS ? "metrics" : "dns",
-                      rec->time_us, rec->seq);
-    size_t body = out->len;
-    int rc = ft->format == DS_FMT_BIND ? ds_enc_bind(out, rec, ctx) : ds_enc_json(out, rec, ctx);
-    if (rc != DS_OK || out->len == body) {
-        out->len = mark;
-        atomic_fetch_add(&ft->unencodable, 1);
-        return;
-    }
-    if (ft->framing == DS_FRAMING_NEWLINE) {
-        if (ft->hdr.has_lf)
-            ds_frame_lf_to_space(out->data + head, body - head);
-        if (ft->format != DS_FMT_JSON || rec->kind != DS_REC_PDNS)
-            ds_frame_lf_to_space(out->data + body, out->len - body);
-    }
-    if (ds_frame_end(out, ft->framing, mark) != DS_OK)
-        atomic_fetch_add(&ft->unencodable, 1);
-}
-
-void ds__fwd_encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int n)
-{
-    struct ds_enc_ctx ctx = {ft->f->instance, ft->f->hostname};
-    ds_buf_reset(&ft->out);
-    for (int i = 0; i < n; i++)
-        encode_one(ft, &recs[i], &ctx);
-}
-
-/* Write ft->out (possibly empty).  While ds__fwd_stopping, the write timeout shrinks to what is
- * left of the stop budget. */
-int ds__fwd_write_out(struct fwd_target *ft)
-{
-    if (ft->out.len == 0)
-        return DS_OK;
-    struct ds_fwd *f = ft->f;
-    if (ds__fwd_stopping(f)) {
-        unsigned left = ds__fwd_stop_remaining_ms(f);
-        if (left == 0)
-            return DS_ETIMEDOUT;
-        unsigned w = left < ft->t.write_timeout_ms ? left : ft->t.write_timeout_ms;
-        ds_sock_set_timeouts(ft->t.sock, w, w);
-    }
-    return ds_target_write(&ft->t, ft->out.data, ft->out.len);
-}
-
 void ds__fwd_log_failure(struct fwd_target *ft, const char *what, int rc)
 {
     ds_log_warn("forwarder", "%s: connection to %s failed (%s: %s)", ft->t.name, ft->t.addr, what,
@@ -355,6 +293,7 @@ static void bcast_thread(void *arg)
 static void target_free(struct fwd_target *ft)
 {
     ds_target_deinit(&ft->t);
+    ds__fwd_enc_stop(ft);
     ds_buf_free(&ft->out);
     ds_syslog_hdr_free(&ft->hdr);
     free(ft->recs);
@@ -440,6 +379,8 @@ int ds_fwd_start(const struct ds_config *cfg, struct ds_ring *ring, const struct
         ft->sid = (struct ds_syslog_id){f->hostname, "dnsstream", f->procid, f->instance};
         ds_syslog_hdr_init(&ft->hdr, ft->syslog, &ft->sid);
         ft->recs = ds_xmalloc(sizeof(struct ds_rec) * f->batch);
+        if ((rc = ds__fwd_enc_start(ft, fc->encode_threads)) != DS_OK)
+            goto fail;
         if (f->mode == DS_FWD_BROADCAST) {
             char name[320];
             snprintf(name, sizeof name, "forwarder:%.300s", ft->t.name);

@@ -51,6 +51,22 @@ struct item_list {
     int count;
 };
 
+/* One encoding helper thread of a target (encode-threads=N gives N - 1 of them; see
+ * ds_fwd_enc.c).  The job fields and busy/quit are under mu; out and hdr belong to the
+ * helper while busy, to the target thread otherwise. */
+struct enc_helper {
+    struct fwd_target *ft;
+    struct ds_thread thread;
+    bool started;
+    struct ds_mutex mu;
+    struct ds_cond cond; /* a job was posted, a job is done, or quit */
+    const struct ds_rec *recs;
+    int n;
+    bool busy, quit;
+    struct ds_buf out;
+    struct ds_syslog_hdr hdr;
+};
+
 struct fwd_target {
     struct ds_fwd *f;
     int index;
@@ -66,6 +82,9 @@ struct fwd_target {
 
     struct ds_buf out;
     struct ds_syslog_hdr hdr;
+    struct enc_helper *helpers; /* nhelpers of them */
+    unsigned nhelpers;
+    unsigned nparts; /* buffers the last batch was encoded into: out, then helpers[0..) */
     struct ds_rec *recs;
     struct mark *marks;
     size_t nmarks, capmarks;
@@ -117,6 +136,10 @@ bool ds__fwd_stopping(struct ds_fwd *f);
 bool ds__fwd_past_deadline(struct ds_fwd *f);
 unsigned ds__fwd_stop_remaining_ms(struct ds_fwd *f);
 void ds__fwd_set_state(struct fwd_target *ft, enum tstate s);
+/* ds_fwd_enc.c: encoding with threads - 1 helpers (none for pdns or threads <= 1); a
+ * failed start leaves what was started for ds__fwd_enc_stop. */
+int ds__fwd_enc_start(struct fwd_target *ft, unsigned threads);
+void ds__fwd_enc_stop(struct fwd_target *ft);
 void ds__fwd_encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int n);
 int ds__fwd_write_out(struct fwd_target *ft);
 void ds__fwd_log_failure(struct fwd_target *ft, const char *what, int rc);

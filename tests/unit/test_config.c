@@ -323,6 +323,7 @@ static void test_product_document_lines(void)
     ASSERT_EQ(f->tls_verify, 1);
     ASSERT_EQ(f->connect_timeout_ms, 5000);
     ASSERT_EQ(f->write_timeout_ms, 5000);
+    ASSERT_EQ(f->encode_threads, 1);
     ASSERT_EQ(f->line, 2);
     f = &cfg.forwarders[1];
     ASSERT_EQ(f->family, 6);
@@ -347,7 +348,7 @@ static void test_forwarder_all_options(void)
     struct ds_config cfg;
     LOAD_OK("input pdns 127.0.0.1 6000\n"
             "forwarder ipv6 2001:db8::1 6514 format=bind syslog=rfc3164 framing=newline "
-            "recovery=drop connect-timeout=2500ms write-timeout=1m\n"
+            "recovery=drop connect-timeout=2500ms write-timeout=1m encode-threads=4\n"
             "forwarder ipv4 siem.corp.local 6514 tls=on tls-ca-file=/etc/ssl/ca.pem "
             "tls-client-certificate=c.pem tls-client-key=k.pem tls-server-name=siem.corp.local "
             "tls-verify=off\n",
@@ -364,6 +365,7 @@ static void test_forwarder_all_options(void)
     ASSERT_EQ(f->tls, 0);
     ASSERT_EQ(f->connect_timeout_ms, 2500);
     ASSERT_EQ(f->write_timeout_ms, 60000);
+    ASSERT_EQ(f->encode_threads, 4);
     f = &cfg.forwarders[1];
     ASSERT_EQ(f->family, 4);
     ASSERT_EQ(f->tls, 1);
@@ -681,6 +683,13 @@ static void test_errors_forwarder(void)
     LOAD_ERR(FWD "ipv4 siem 514 write-timeout=fast\n",
              "t.conf:2: forwarder: bad write-timeout 'fast' (use seconds, or a number with ms, s, "
              "m or h)");
+    LOAD_ERR(FWD "ipv4 siem 514 encode-threads=0\n",
+             "t.conf:2: forwarder: bad encode-threads '0' (use 1 to 16)");
+    LOAD_ERR(FWD "ipv4 siem 514 encode-threads=17\n",
+             "t.conf:2: forwarder: bad encode-threads '17' (use 1 to 16)");
+    LOAD_ERR(FWD "ipv4 siem 514 encode-threads=2 format=pdns\n",
+             "t.conf:2: forwarder: encode-threads=2 needs format=json or format=bind "
+             "(format=pdns copies the events unchanged)");
     LOAD_ERR(FWD "ipv4 siem 514 tls=on tls=off\n",
              "t.conf:2: forwarder: option tls given twice ('tls=off')");
     LOAD_ERR(FWD "ipv4 siem 514 tls-ca-file=/ca.pem\n",

@@ -1,7 +1,7 @@
 /* test_fwd.c - the forwarder manager (ds_fwd.h) with the real ring and collectors in
  * this process: broadcast, what each recovery mode resends after a failure detected
  * between batches, after a late detection and after a failed write, drain on stop,
- * failover, roundrobin and sharded.
+ * failover, roundrobin and sharded; encode-threads (JSON in RFC 5424, octet counting).
  *
  * Records are PowerDNS-style payloads (field 6: a client address, field 3:
  * "seq=N" plus padding) sent with format=pdns, so the collector can read the ring
@@ -36,6 +36,9 @@ struct coll {
     atomic_bool down;       /* close the listener and connection; refuse connections */
     atomic_bool is_down;    /* the collector thread has closed both (see coll_go_down) */
     atomic_int abort_after; /* reset connection 1 after this many messages (0: never) */
+    bool octet;             /* frames are RFC 6587 octet counting instead of 16-bit */
+    uLong crc;              /* CRC-32 of every byte received, in order */
+    atomic_long bytes;
     struct ds_mutex mu;
     long seq[MAXMSG];
     uint8_t ip[MAXMSG];
@@ -50,7 +53,8 @@ static void coll_record(struct coll *c, const uint8_t *m, size_t len, int conn)
     long seq = -1;
     uint8_t ip = 0;
     for (size_t i = 0; i + 4 < len; i++) {
-        if (memcmp(m + i, "seq=", 4) == 0) {
+        /* "seq=N;" of the payload (not the syslog header's seq="N") */
+        if (memcmp(m + i, "seq=", 4) == 0 && m[i + 4] >= '0' && m[i + 4] <= '9') {
             seq = atol((const char *)m + i + 4);
             break;
         }
@@ -133,18 +137,30 @@ static void coll_thread(void *arg)
             s = DS_SOCK_INVALID;
             continue;
         }
+        c->crc = crc32(c->crc, buf + have, (uInt)r);
+        atomic_fetch_add(&c->bytes, (long)r);
         have += (size_t)r;
         size_t i = 0;
         while (have - i >= 2) {
-            size_t len = (size_t)buf[i] << 8 | buf[i + 1];
-            if (have - i - 2 < len)
+            size_t len = 0, pre = 2;
+            if (c->octet) {
+                pre = 0;
+                while (i + pre < have && buf[i + pre] >= '0' && buf[i + pre] <= '9')
+                    len = len * 10 + (size_t)(buf[i + pre++] - '0');
+                if (i + pre == have)
+                    break;
+                pre++; /* the space */
+            } else {
+                len = (size_t)buf[i] << 8 | buf[i + 1];
+            }
+            if (have - i - pre < len)
                 break;
             int limit = conn == 1 ? atomic_load(&c->abort_after) : 0;
             if (limit > 0 && in_conn >= limit)
                 break; /* what follows the fault point is never "read" */
-            coll_record(c, buf + i + 2, len, conn);
+            coll_record(c, buf + i + pre, len, conn);
             in_conn++;
-            i += 2 + len;
+            i += pre + len;
         }
         memmove(buf, buf + i, have - i);
         have -= i;
@@ -168,15 +184,19 @@ static unsigned free_port(void)
     return ds_addr_port(&b);
 }
 
-static struct coll *coll_start_down(bool down)
+static struct coll *coll_start_framed(bool down, bool octet)
 {
     struct coll *c = calloc(1, sizeof(*c));
     c->port = free_port();
+    c->octet = octet;
+    c->crc = crc32(0L, Z_NULL, 0);
     atomic_store(&c->down, down);
     ds_mutex_init(&c->mu);
     ds_thread_create(&c->th, coll_thread, c, "coll");
     return c;
 }
+
+static struct coll *coll_start_down(bool down) { return coll_start_framed(down, false); }
 
 static struct coll *coll_start(void) { return coll_start_down(false); }
 
@@ -270,8 +290,9 @@ static void rig_stop(struct rig *g)
 }
 
 /* Append n records in one batch; record seq carries client address 10.0.0.(1 + seq % 12),
- * "seq=N;" and pad bytes. */
-static void append(struct rig *g, int n, size_t pad)
+ * "seq=N;" and pad bytes, then type (field 1) = 1 unless seq is a multiple of no_type
+ * (such a record cannot be written as JSON).  0: every record has it. */
+static void append_typed(struct rig *g, int n, size_t pad, unsigned no_type)
 {
     struct ds_ring_stats st;
     ds_ring_stats(g->ring, &st);
@@ -298,12 +319,18 @@ static void append(struct rig *g, int n, size_t pad)
         k += (size_t)tl;
         memset(b + k, 'p', pad);
         k += pad;
+        if (!no_type || seq % no_type != 0) {
+            b[k++] = 0x08; /* field 1, varint: DNSQueryType */
+            b[k++] = 1;
+        }
         in[i] = (struct ds_rec_in){b, (uint32_t)k, DS_REC_PDNS, 0, 0xffffffffu, ds_time_now_us()};
     }
     ds_ring_append(g->ring, in, (size_t)n);
     free(in);
     free(buf);
 }
+
+static void append(struct rig *g, int n, size_t pad) { append_typed(g, n, pad, 0); }
 
 static bool stats_has(struct rig *g, const char *needle)
 {
@@ -690,9 +717,55 @@ static void test_sharded(void)
         coll_stop(cs[i]);
 }
 
+/* encode-threads=3 writes exactly the bytes one thread writes, in the same order: two
+ * broadcast targets, JSON in RFC 5424 with octet counting, one with three encoding threads.
+ * Every 97th record has no type and is left out by both (counted as unencodable). */
+static void test_encode_threads_same_bytes(void)
+{
+    struct coll *cs[2] = {coll_start_framed(false, true), coll_start_framed(false, true)};
+    struct rig g;
+    rig_init(&g, cs, 2, DS_FWD_BROADCAST, DS_RECOVERY_DURABLE, 256);
+    for (int i = 0; i < 2; i++) {
+        g.fc[i].format = DS_FMT_JSON;
+        g.fc[i].syslog = DS_SYSLOG_RFC5424;
+        g.fc[i].framing = DS_FRAMING_OCTET;
+    }
+    g.fc[1].encode_threads = 3;
+    ASSERT_OK(rig_start(&g));
+    int batches[] = {1000, 95, 96, 300, 2509}; /* whole and part batches, small and large */
+    int total = 0, skipped = 0;
+    for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+        append_typed(&g, batches[b], 30, 97);
+        total += batches[b];
+    }
+    skipped = total / 97;
+    ASSERT_TRUE(wait_count(cs[0], total - skipped, 5000));
+    ASSERT_TRUE(wait_count(cs[1], total - skipped, 5000));
+    char want[64];
+    snprintf(want, sizeof want, "\"unencodable\":%d", skipped);
+    ASSERT_TRUE(wait_stats(&g, want, 2000));
+    rig_stop(&g);
+    long want_seq = 1;
+    for (int i = 0; i < 2; i++) {
+        int n = atomic_load(&cs[i]->n);
+        ASSERT_EQ(n, total - skipped);
+        want_seq = 1;
+        for (int k = 0; k < n; k++, want_seq++) {
+            if (want_seq % 97 == 0)
+                want_seq++;
+            ASSERT_EQ(cs[i]->seq[k], want_seq);
+        }
+    }
+    ASSERT_EQ(atomic_load(&cs[0]->bytes), atomic_load(&cs[1]->bytes));
+    ASSERT_TRUE(cs[0]->crc == cs[1]->crc);
+    coll_stop(cs[0]);
+    coll_stop(cs[1]);
+}
+
 DS_TEST_MAIN(DS_TEST(test_no_forwarders), DS_TEST(test_broadcast_every_event_in_order),
              DS_TEST(test_broadcast_dead_target_catches_up),
              DS_TEST(test_recovery_detected_between_batches),
              DS_TEST(test_recovery_late_detection), DS_TEST(test_recovery_write_failure),
              DS_TEST(test_stop_drains_within_budget), DS_TEST(test_failover),
-             DS_TEST(test_roundrobin), DS_TEST(test_sharded))
+             DS_TEST(test_roundrobin), DS_TEST(test_sharded),
+             DS_TEST(test_encode_threads_same_bytes))
