@@ -379,7 +379,7 @@ int ds_fwd_start(const struct ds_config *cfg, struct ds_ring *ring, const struct
         ft->sid = (struct ds_syslog_id){f->hostname, "dnsstream", f->procid, f->instance};
         ds_syslog_hdr_init(&ft->hdr, ft->syslog, &ft->sid);
         ft->recs = ds_xmalloc(sizeof(struct ds_rec) * f->batch);
-        if ((rc = ds__fwd_enc_start(ft, fc->encode_threads)) != DS_OK)
+        if ((rc = ds__fwd_enc_start(ft, fc->encode_threads, f->batch)) != DS_OK)
             goto fail;
         if (f->mode == DS_FWD_BROADCAST) {
             char name[320];

@@ -3,20 +3,28 @@
  * writes, on the target's own thread and, with encode-threads=N (N > 1), on N - 1
  * helper threads of that target.
  *
- * A batch is split into N contiguous parts of about the same number of records; the
- * target thread encodes the first part into ft->out while each helper encodes one of the
- * others into its own buffer, and ds__fwd_write_out writes the buffers in part order, so
- * the peer sees exactly the bytes, in exactly the order, that one thread would have
- * written.  Batches too small to be worth a wake-up are encoded by the target thread alone.
- * Every encoder keeps its own syslog header state (the RFC 3164 time cache); the JSON
- * encoder's time text cache is per thread already.
+ * With helpers, a batch is cut into chunks of CHUNK consecutive records, each encoded into
+ * a buffer of its own.  The target thread posts the batch and then encodes chunks itself;
+ * every thread takes the next chunk nobody has taken yet (one compare-and-swap), so a
+ * helper that the scheduler holds back delays at most the chunk it has in hand, and the
+ * work spreads over whatever threads get a CPU.  ds__fwd_write_out writes the chunk
+ * buffers in chunk order: the peer sees exactly the bytes, in exactly the order, one
+ * thread would have written.  Batches of fewer than two chunks are encoded by the target
+ * thread alone, into ft->out.  Every encoding thread keeps its own syslog header state
+ * (the RFC 3164 time cache); the JSON encoder's time text cache is per thread already.
  *
- * Ownership: the helpers, their buffers and headers belong to the fwd_target
+ * The claim word holds the job's generation (bits 32-63), its number of chunks (16-31)
+ * and the next chunk to take (0-15), so a helper still trying to claim from a finished job
+ * cannot take a chunk of the next one, and reads nothing else before a claim succeeds.
+ * The target thread changes the job only once every chunk of the previous one is done
+ * (done == nchunks), and publishes it with the new claim word (release; a claim acquires).
+ *
+ * Ownership: the helpers, chunk buffers and headers belong to the fwd_target
  * (ds__fwd_enc_start / ds__fwd_enc_stop).  The records belong to the ring and are held by
- * the target's cursor while a helper reads them.
+ * the target's cursor while helpers read them.
  * Threads: everything here is called by the target's thread only (start and stop by the
  * thread that starts and stops the manager, while the target thread is not running); a
- * helper touches its own buffer only between a job being posted and it being done.
+ * helper writes only the chunk buffers it claimed, until it counts them done.
  */
 #include "ds_fwd_int.h"
 
@@ -28,8 +36,9 @@
 #include "ds_err.h"
 #include "ds_log.h"
 
-/* A part gets at least this many records, so a small batch is not split. */
-#define SPLIT_MIN 32
+/* Records per chunk: about 30 microseconds of JSON, small enough to balance the threads,
+ * large enough that claiming costs nothing. */
+#define CHUNK 32
 
 /* Append one record, framed, to out.  Records the format cannot carry (metrics in pdns,
  * responses in bind, malformed protobuf) are counted and left out.  The header and the
@@ -67,8 +76,8 @@ static void encode_one(struct fwd_target *ft, struct ds_syslog_hdr *hdr, struct 
         atomic_fetch_add(&ft->unencodable, 1);
 }
 
-static void encode_part(struct fwd_target *ft, struct ds_syslog_hdr *hdr, struct ds_buf *out,
-                        const struct ds_rec *recs, int n)
+static void encode_range(struct fwd_target *ft, struct ds_syslog_hdr *hdr, struct ds_buf *out,
+                         const struct ds_rec *recs, int n)
 {
     struct ds_enc_ctx ctx = {ft->f->instance, ft->f->hostname};
     ds_buf_reset(out);
@@ -76,38 +85,67 @@ static void encode_part(struct fwd_target *ft, struct ds_syslog_hdr *hdr, struct
         encode_one(ft, hdr, out, &recs[i], &ctx);
 }
 
+/* Claim and encode chunks of job generation gen until none is left.  Returns whether
+ * this thread finished the job's last chunk. */
+static bool work_chunks(struct fwd_target *ft, struct ds_syslog_hdr *hdr, uint32_t gen)
+{
+    struct enc_pool *pl = ft->pool;
+    bool last = false;
+    uint64_t w = atomic_load_explicit(&pl->claim, memory_order_acquire);
+    for (;;) {
+        uint32_t c = (uint32_t)w & 0xffff, nchunks = (uint32_t)(w >> 16) & 0xffff;
+        if ((uint32_t)(w >> 32) != gen || c >= nchunks)
+            return last;
+        if (!atomic_compare_exchange_weak_explicit(&pl->claim, &w, w + 1, memory_order_acquire,
+                                                   memory_order_acquire))
+            continue; /* w now holds the current word */
+        int from = (int)c * CHUNK, k = pl->n - from < CHUNK ? pl->n - from : CHUNK;
+        encode_range(ft, hdr, &pl->chunk[c], pl->recs + from, k);
+        if (atomic_fetch_add_explicit(&pl->done, 1, memory_order_acq_rel) + 1 == nchunks)
+            last = true;
+        w = atomic_load_explicit(&pl->claim, memory_order_acquire);
+    }
+}
+
 static void helper_thread(void *arg)
 {
     struct enc_helper *h = arg;
-    ds_mutex_lock(&h->mu);
+    struct fwd_target *ft = h->ft;
+    struct enc_pool *pl = ft->pool;
+    uint32_t seen = 0;
+    ds_mutex_lock(&pl->mu);
     for (;;) {
-        while (!h->busy && !h->quit)
-            ds_cond_wait(&h->cond, &h->mu);
-        if (h->quit)
+        while (pl->gen == seen && !pl->quit)
+            ds_cond_wait(&pl->job_cond, &pl->mu);
+        if (pl->quit)
             break;
-        const struct ds_rec *recs = h->recs;
-        int n = h->n;
-        ds_mutex_unlock(&h->mu);
-        encode_part(h->ft, &h->hdr, &h->out, recs, n);
-        ds_mutex_lock(&h->mu);
-        h->busy = false;
-        ds_cond_signal(&h->cond);
+        seen = pl->gen;
+        ds_mutex_unlock(&pl->mu);
+        bool last = work_chunks(ft, &h->hdr, seen);
+        ds_mutex_lock(&pl->mu);
+        if (last)
+            ds_cond_signal(&pl->done_cond);
     }
-    ds_mutex_unlock(&h->mu);
+    ds_mutex_unlock(&pl->mu);
 }
 
-int ds__fwd_enc_start(struct fwd_target *ft, unsigned threads)
+int ds__fwd_enc_start(struct fwd_target *ft, unsigned threads, unsigned batch)
 {
     if (threads <= 1 || ft->format == DS_FMT_PDNS)
         return DS_OK;
-    ft->helpers = ds_xcalloc(threads - 1, sizeof(*ft->helpers));
+    struct enc_pool *pl = ds_xcalloc(1, sizeof(*pl));
+    ft->pool = pl;
+    ds_mutex_init(&pl->mu);
+    ds_cond_init(&pl->job_cond);
+    ds_cond_init(&pl->done_cond);
+    pl->maxchunks = (batch + CHUNK - 1) / CHUNK;
+    pl->chunk = ds_xcalloc(pl->maxchunks, sizeof(*pl->chunk));
+    pl->helpers = ds_xcalloc(threads - 1, sizeof(*pl->helpers));
     for (unsigned i = 0; i + 1 < threads; i++) {
-        struct enc_helper *h = &ft->helpers[i];
+        struct enc_helper *h = &pl->helpers[i];
         h->ft = ft;
-        ds_mutex_init(&h->mu);
-        ds_cond_init(&h->cond);
         ds_syslog_hdr_init(&h->hdr, ft->syslog, &ft->sid);
-        ft->nhelpers = i + 1;
+        pl->nhelpers = i + 1;
         char name[32];
         snprintf(name, sizeof name, "ds-enc-%d.%u", ft->index % 1000, i + 1);
         int rc = ds_thread_create(&h->thread, helper_thread, h, name);
@@ -123,64 +161,73 @@ int ds__fwd_enc_start(struct fwd_target *ft, unsigned threads)
 
 void ds__fwd_enc_stop(struct fwd_target *ft)
 {
-    for (unsigned i = 0; i < ft->nhelpers; i++) {
-        struct enc_helper *h = &ft->helpers[i];
-        if (h->started) {
-            ds_mutex_lock(&h->mu);
-            h->quit = true;
-            ds_cond_signal(&h->cond);
-            ds_mutex_unlock(&h->mu);
+    struct enc_pool *pl = ft->pool;
+    if (!pl)
+        return;
+    ds_mutex_lock(&pl->mu);
+    pl->quit = true;
+    ds_cond_broadcast(&pl->job_cond);
+    ds_mutex_unlock(&pl->mu);
+    for (unsigned i = 0; i < pl->nhelpers; i++) {
+        struct enc_helper *h = &pl->helpers[i];
+        if (h->started)
             ds_thread_join(&h->thread);
-        }
-        ds_buf_free(&h->out);
         ds_syslog_hdr_free(&h->hdr);
-        ds_cond_destroy(&h->cond);
-        ds_mutex_destroy(&h->mu);
     }
-    free(ft->helpers);
-    ft->helpers = NULL;
-    ft->nhelpers = 0;
+    for (unsigned c = 0; c < pl->maxchunks; c++)
+        ds_buf_free(&pl->chunk[c]);
+    free(pl->chunk);
+    free(pl->helpers);
+    ds_cond_destroy(&pl->done_cond);
+    ds_cond_destroy(&pl->job_cond);
+    ds_mutex_destroy(&pl->mu);
+    free(pl);
+    ft->pool = NULL;
 }
 
 void ds__fwd_encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int n)
 {
-    unsigned parts = ft->nhelpers + 1;
-    ft->nparts = 1;
-    if (parts == 1 || n < (int)(SPLIT_MIN * parts)) {
-        encode_part(ft, &ft->hdr, &ft->out, recs, n);
+    struct enc_pool *pl = ft->pool;
+    ft->nchunks = 0;
+    if (!pl || n < 2 * CHUNK) {
+        encode_range(ft, &ft->hdr, &ft->out, recs, n);
         return;
     }
-    int each = n / (int)parts, extra = n % (int)parts;
-    int first = each + (extra > 0), at = first;
-    for (unsigned i = 0; i < ft->nhelpers; i++) {
-        struct enc_helper *h = &ft->helpers[i];
-        int k = each + ((int)i + 1 < extra);
-        ds_mutex_lock(&h->mu);
-        h->recs = recs + at;
-        h->n = k;
-        h->busy = true;
-        ds_cond_signal(&h->cond);
-        ds_mutex_unlock(&h->mu);
-        at += k;
+    uint32_t nchunks = (uint32_t)(n + CHUNK - 1) / CHUNK;
+    if (nchunks > pl->maxchunks) { /* never: batches are at most forwarder-batch-size */
+        encode_range(ft, &ft->hdr, &ft->out, recs, n);
+        return;
     }
-    encode_part(ft, &ft->hdr, &ft->out, recs, first);
-    for (unsigned i = 0; i < ft->nhelpers; i++) {
-        struct enc_helper *h = &ft->helpers[i];
-        ds_mutex_lock(&h->mu);
-        while (h->busy)
-            ds_cond_wait(&h->cond, &h->mu);
-        ds_mutex_unlock(&h->mu);
+    /* Every chunk of the previous job is done: no helper reads these fields now. */
+    pl->recs = recs;
+    pl->n = n;
+    atomic_store_explicit(&pl->done, 0, memory_order_relaxed);
+    ds_mutex_lock(&pl->mu);
+    uint32_t gen = ++pl->gen;
+    atomic_store_explicit(&pl->claim, (uint64_t)gen << 32 | (uint64_t)nchunks << 16,
+                          memory_order_release);
+    ds_cond_broadcast(&pl->job_cond);
+    ds_mutex_unlock(&pl->mu);
+    work_chunks(ft, &ft->hdr, gen);
+    if (atomic_load_explicit(&pl->done, memory_order_acquire) != nchunks) {
+        ds_mutex_lock(&pl->mu);
+        while (atomic_load_explicit(&pl->done, memory_order_acquire) != nchunks)
+            ds_cond_wait(&pl->done_cond, &pl->mu);
+        ds_mutex_unlock(&pl->mu);
     }
-    ft->nparts = parts;
+    ft->nchunks = nchunks;
 }
 
-/* Write what the last ds__fwd_encode_batch produced (possibly nothing), part by part.
- * While ds__fwd_stopping, the write timeout shrinks to what is left of the stop budget. */
+/* Write what the last ds__fwd_encode_batch produced (possibly nothing): ft->out, or the
+ * chunk buffers in order.  While ds__fwd_stopping, the write timeout shrinks to what is
+ * left of the stop budget. */
 int ds__fwd_write_out(struct fwd_target *ft)
 {
-    size_t total = ft->out.len;
-    for (unsigned i = 0; i + 1 < ft->nparts; i++)
-        total += ft->helpers[i].out.len;
+    const struct ds_buf *bufs = ft->nchunks ? ft->pool->chunk : &ft->out;
+    unsigned nbufs = ft->nchunks ? ft->nchunks : 1;
+    size_t total = 0;
+    for (unsigned i = 0; i < nbufs; i++)
+        total += bufs[i].len;
     if (total == 0)
         return DS_OK;
     struct ds_fwd *f = ft->f;
@@ -191,11 +238,9 @@ int ds__fwd_write_out(struct fwd_target *ft)
         unsigned w = left < ft->t.write_timeout_ms ? left : ft->t.write_timeout_ms;
         ds_sock_set_timeouts(ft->t.sock, w, w);
     }
-    int rc = ft->out.len ? ds_target_write(&ft->t, ft->out.data, ft->out.len) : DS_OK;
-    for (unsigned i = 0; rc == DS_OK && i + 1 < ft->nparts; i++) {
-        const struct ds_buf *b = &ft->helpers[i].out;
-        if (b->len)
-            rc = ds_target_write(&ft->t, b->data, b->len);
-    }
+    int rc = DS_OK;
+    for (unsigned i = 0; rc == DS_OK && i < nbufs; i++)
+        if (bufs[i].len)
+            rc = ds_target_write(&ft->t, bufs[i].data, bufs[i].len);
     return rc;
 }

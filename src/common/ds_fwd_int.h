@@ -51,20 +51,31 @@ struct item_list {
     int count;
 };
 
-/* One encoding helper thread of a target (encode-threads=N gives N - 1 of them; see
- * ds_fwd_enc.c).  The job fields and busy/quit are under mu; out and hdr belong to the
- * helper while busy, to the target thread otherwise. */
+/* The encoding threads of one target (encode-threads=N: N - 1 helpers; see ds_fwd_enc.c).
+ * gen and quit are under mu; recs and n are written by the target thread while no job is
+ * running and read by a helper only after it claimed a chunk; chunk[c] belongs to whoever
+ * claimed chunk c until it is counted in done. */
 struct enc_helper {
     struct fwd_target *ft;
     struct ds_thread thread;
     bool started;
+    struct ds_syslog_hdr hdr;
+};
+
+struct enc_pool {
     struct ds_mutex mu;
-    struct ds_cond cond; /* a job was posted, a job is done, or quit */
+    struct ds_cond job_cond;  /* a new job (gen changed), or quit */
+    struct ds_cond done_cond; /* a helper finished a job's last chunk */
+    uint32_t gen;
+    bool quit;
     const struct ds_rec *recs;
     int n;
-    bool busy, quit;
-    struct ds_buf out;
-    struct ds_syslog_hdr hdr;
+    _Atomic uint64_t claim;   /* gen << 32 | nchunks << 16 | next chunk */
+    atomic_uint done;         /* chunks of the current job encoded */
+    struct ds_buf *chunk;     /* maxchunks output buffers */
+    unsigned maxchunks;
+    struct enc_helper *helpers;
+    unsigned nhelpers;
 };
 
 struct fwd_target {
@@ -82,9 +93,8 @@ struct fwd_target {
 
     struct ds_buf out;
     struct ds_syslog_hdr hdr;
-    struct enc_helper *helpers; /* nhelpers of them */
-    unsigned nhelpers;
-    unsigned nparts; /* buffers the last batch was encoded into: out, then helpers[0..) */
+    struct enc_pool *pool; /* NULL: this thread encodes alone, into out */
+    unsigned nchunks;      /* the last batch went into pool->chunk[0..nchunks), not out */
     struct ds_rec *recs;
     struct mark *marks;
     size_t nmarks, capmarks;
@@ -136,9 +146,10 @@ bool ds__fwd_stopping(struct ds_fwd *f);
 bool ds__fwd_past_deadline(struct ds_fwd *f);
 unsigned ds__fwd_stop_remaining_ms(struct ds_fwd *f);
 void ds__fwd_set_state(struct fwd_target *ft, enum tstate s);
-/* ds_fwd_enc.c: encoding with threads - 1 helpers (none for pdns or threads <= 1); a
- * failed start leaves what was started for ds__fwd_enc_stop. */
-int ds__fwd_enc_start(struct fwd_target *ft, unsigned threads);
+/* ds_fwd_enc.c: encoding with threads - 1 helpers (none for pdns or threads <= 1) for
+ * batches of at most `batch` records; a failed start leaves what was started for
+ * ds__fwd_enc_stop. */
+int ds__fwd_enc_start(struct fwd_target *ft, unsigned threads, unsigned batch);
 void ds__fwd_enc_stop(struct fwd_target *ft);
 void ds__fwd_encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int n);
 int ds__fwd_write_out(struct fwd_target *ft);
