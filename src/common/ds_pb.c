@@ -1,6 +1,7 @@
 /* ds_pb.c - PBDNSMessage wire scanner.  See ds_pb.h. */
 #include "ds_pb.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* ---- the schema, as far as the wire is concerned -------------------------------- */
@@ -501,7 +502,7 @@ static int scan_response(const uint8_t *p, struct ds_pb_span body, uint32_t lim,
     return DS_OK;
 }
 
-int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m)
+int ds__pb_scan_generic(const uint8_t *p, size_t len, struct ds_pb_msg *m)
 {
     *m = (struct ds_pb_msg){0};
     if ((!p && len) || len > UINT32_MAX)
@@ -576,6 +577,222 @@ int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m)
         }
     }
     return ds_pb_has(m, DS_PB_TYPE) ? DS_OK : DS_EPROTO;
+}
+
+
+/* ---- the scan's fast path ------------------------------------------------------------ */
+
+/* What the fast path does with a field, by key (field number << 3 | wire type): store a
+ * varint as a 32- or 64-bit integer or a bool, store a payload's span, enter or check a
+ * sub-message, count a repeated part, or skip an unknown field.  0 (F_SLOW) is a known
+ * field with the wrong wire type, field 0, or a group: the generic scan decides. */
+enum {
+    F_SLOW = 0,
+    F_VSKIP, F_U32, F_U64, F_BOOL,                          /* wire type 0 */
+    F_LSKIP, F_SPAN, F_Q, F_R, F_RR, F_TAG, F_META, F_TRACE, /* wire type 2 */
+    F_SKIP8, F_SKIP4,                                       /* wire types 1 and 5 */
+};
+struct fent {
+    uint8_t op;
+    uint8_t bit; /* the has bit: the field number, 63 for an unknown field */
+    uint16_t off; /* offsetof the member in struct ds_pb_msg */
+};
+#define MOFF(member) ((uint16_t)offsetof(struct ds_pb_msg, member))
+#define FV(n, op, member) [(n) * 8 + DS_PB_WT_VARINT] = {op, n, MOFF(member)}
+#define FL(n, op, member) [(n) * 8 + DS_PB_WT_LEN] = {op, n, MOFF(member)}
+#define FX(n, op) [(n) * 8 + DS_PB_WT_LEN] = {op, n, 0}
+#define FUNK(n)                                                                           \
+    [(n) * 8 + DS_PB_WT_VARINT] = {F_VSKIP, 63, 0}, [(n) * 8 + DS_PB_WT_I64] = {F_SKIP8, 63, 0}, \
+    [(n) * 8 + DS_PB_WT_LEN] = {F_LSKIP, 63, 0}, [(n) * 8 + DS_PB_WT_I32] = {F_SKIP4, 63, 0}
+/* Rows 34..39 are unknown numbers; row 39 stands for every number from 39 on. */
+#define FTOP_ROWS 40
+static const struct fent ftop[FTOP_ROWS * 8] = {
+    FV(1, F_U32, type), FL(2, F_SPAN, message_id), FL(3, F_SPAN, server_identity),
+    FV(4, F_U32, socket_family), FV(5, F_U32, socket_protocol), FL(6, F_SPAN, from),
+    FL(7, F_SPAN, to), FV(8, F_U64, in_bytes), FV(9, F_U32, time_sec),
+    FV(10, F_U32, time_usec), FV(11, F_U32, id), FX(12, F_Q), FX(13, F_R),
+    FL(14, F_SPAN, original_requestor_subnet), FL(15, F_SPAN, requestor_id),
+    FL(16, F_SPAN, initial_request_id), FL(17, F_SPAN, device_id),
+    FV(18, F_BOOL, newly_observed_domain), FL(19, F_SPAN, device_name),
+    FV(20, F_U32, from_port), FV(21, F_U32, to_port), FX(22, F_META), FX(23, F_TRACE),
+    FV(24, F_U32, http_version), FV(25, F_U64, worker_id), FV(26, F_BOOL, packet_cache_hit),
+    FV(27, F_U32, outgoing_queries), FV(28, F_U32, header_flags), FV(29, F_U32, edns_version),
+    FL(30, F_SPAN, open_telemetry_data), FV(31, F_U32, ede), FL(32, F_SPAN, ede_text),
+    FL(33, F_SPAN, open_telemetry_trace_id),
+    FUNK(34), FUNK(35), FUNK(36), FUNK(37), FUNK(38), FUNK(39),
+};
+/* DNSQuestion and DNSResponse: 16 rows, row 15 for every number from 15 on. */
+#define FSUB_ROWS 16
+static const struct fent fq[FSUB_ROWS * 8] = {
+    FL(1, F_SPAN, qname), FV(2, F_U32, qtype), FV(3, F_U32, qclass),
+    FUNK(4), FUNK(5), FUNK(6), FUNK(7), FUNK(8), FUNK(9), FUNK(10), FUNK(11),
+    FUNK(12), FUNK(13), FUNK(14), FUNK(15),
+};
+static const struct fent fr[FSUB_ROWS * 8] = {
+    FV(1, F_U32, rcode), FX(2, F_RR), FL(3, F_SPAN, applied_policy), FX(4, F_TAG),
+    FV(5, F_U32, query_time_sec), FV(6, F_U32, query_time_usec),
+    FV(7, F_U32, applied_policy_type), FL(8, F_SPAN, applied_policy_trigger),
+    FL(9, F_SPAN, applied_policy_hit), FV(10, F_U32, applied_policy_kind),
+    FV(11, F_U32, validation_state),
+    FUNK(12), FUNK(13), FUNK(14), FUNK(15),
+};
+#undef FV
+#undef FL
+#undef FX
+#undef FUNK
+#undef MOFF
+
+#define FAST_SLOW 1 /* not DS_OK, not DS_EPROTO: let the generic scan decide */
+
+/* Walks the fields of q[pos..end) with table tab (rows rows) and stores what it says into
+ * m; the has bits seen are ORed into *has.  q[0..end + 16) is readable.  A sub-message
+ * (question, response) is walked by a nested call; RRs, meta and trace entries are checked
+ * with pb_check_msg.  Returns DS_OK or FAST_SLOW (anything unusual or malformed: a key,
+ * length or varint longer than the fast path takes, a wrong wire type, a bad sub-message). */
+static int fast_walk(const uint8_t *q, uint32_t pos, uint32_t end, uint32_t lim,
+                     const struct fent *tab, uint32_t rows, struct ds_pb_msg *m, uint64_t *has)
+{
+#if PB_FAST
+    uint64_t seen = 0;
+    char *base = (char *)m;
+    while (pos < end) {
+        uint32_t at = pos;
+        uint64_t w = load_le64(q + pos);
+        uint32_t key;
+        if (!(w & 0x80)) {
+            key = (uint32_t)w & 0x7f;
+            pos += 1;
+        } else if (!(w & 0x8000)) {
+            key = ((uint32_t)w & 0x7f) | ((uint32_t)(w >> 1) & 0x3f80);
+            pos += 2;
+        } else {
+            return FAST_SLOW;
+        }
+        uint32_t num = key >> 3;
+        struct fent e = tab[(num < rows ? num : rows - 1) * 8 + (key & 7)];
+        uint64_t v = load_le64(q + pos);
+        if (e.op <= F_BOOL) {
+            if (e.op == F_SLOW)
+                return FAST_SLOW;
+            uint64_t val;
+            if (!(v & 0x80)) {
+                val = v & 0x7f;
+                pos += 1;
+            } else {
+                uint64_t stops = ~v & 0x8080808080808080ull;
+                if (!stops)
+                    return FAST_SLOW; /* nine or ten bytes */
+                uint64_t lastbit = stops & (0 - stops);
+                uint64_t x = v & ((lastbit << 1) - 1); /* eight bytes: the mask is all ones */
+                x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+                x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+                val = ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+                pos += (uint32_t)(__builtin_ctzll(stops) >> 3) + 1;
+            }
+            if (pos > end)
+                return FAST_SLOW;
+            if (e.op == F_U32) {
+                uint32_t x32 = (uint32_t)val;
+                memcpy(base + e.off, &x32, sizeof(x32));
+            } else if (e.op == F_U64) {
+                memcpy(base + e.off, &val, sizeof(val));
+            } else if (e.op == F_BOOL) {
+                bool b = val != 0; /* up to eight bytes: the same as ds_pb_bool */
+                memcpy(base + e.off, &b, sizeof(b));
+            }
+        } else if (e.op <= F_TRACE) {
+            uint32_t len;
+            if (!(v & 0x80)) {
+                len = (uint32_t)v & 0x7f;
+                pos += 1;
+            } else if (!(v & 0x8000)) {
+                len = ((uint32_t)v & 0x7f) | ((uint32_t)(v >> 1) & 0x3f80);
+                pos += 2;
+            } else {
+                return FAST_SLOW;
+            }
+            if (pos > end || len > end - pos)
+                return FAST_SLOW;
+            uint32_t body = pos;
+            pos += len;
+            if (e.op == F_SPAN) {
+                struct ds_pb_span sp = {body, len};
+                memcpy(base + e.off, &sp, sizeof(sp));
+            } else if (e.op != F_LSKIP) {
+                uint64_t sub = 0;
+                switch (e.op) {
+                case F_Q:
+                    if (fast_walk(q, body, pos, lim, fq, FSUB_ROWS, m, &sub) != DS_OK)
+                        return FAST_SLOW;
+                    m->q_has |= (uint32_t)sub;
+                    break;
+                case F_R:
+                    if (!(seen & ((uint64_t)1 << DS_PB_RESPONSE)))
+                        m->resp_at = at; /* the iterators start at the first occurrence */
+                    if (fast_walk(q, body, pos, lim, fr, FSUB_ROWS, m, &sub) != DS_OK)
+                        return FAST_SLOW;
+                    m->r_has |= (uint32_t)sub;
+                    break;
+                case F_RR:
+                    if (pb_check_msg(&pb_descs[K_MSG_RR], q, body, pos, lim))
+                        return FAST_SLOW;
+                    m->rr_count++;
+                    break;
+                case F_TAG:
+                    m->tag_count++;
+                    break;
+                case F_META:
+                    if (pb_check_msg(&pb_descs[K_MSG_META], q, body, pos, lim))
+                        return FAST_SLOW;
+                    if (m->meta_count++ == 0)
+                        m->meta_at = at;
+                    break;
+                default: /* F_TRACE */
+                    if (pb_check_msg(&pb_descs[K_MSG_EV], q, body, pos, lim))
+                        return FAST_SLOW;
+                    if (m->trace_count++ == 0)
+                        m->trace_at = at;
+                    break;
+                }
+            }
+        } else {
+            uint32_t n = e.op == F_SKIP8 ? 8 : 4;
+            if (pos > end || end - pos < n)
+                return FAST_SLOW;
+            pos += n;
+        }
+        seen |= (uint64_t)1 << e.bit;
+    }
+    *has |= seen & ~((uint64_t)1 << 63);
+    return DS_OK;
+#else
+    (void)q, (void)pos, (void)end, (void)lim, (void)tab, (void)rows, (void)m, (void)has;
+    return FAST_SLOW;
+#endif
+}
+
+int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m)
+{
+#if PB_FAST
+    /* From a copy with 16 readable bytes after the end (as ds_pb_validate walks), every
+     * load of the fast path is in bounds.  Spans are offsets: they hold for p as well.
+     * Whatever the fast path does not take (or finds malformed) is scanned again by the
+     * generic code, which alone decides what is rejected. */
+    if (p && len && len <= PB_COPY_MAX) {
+        uint8_t copy[PB_COPY_MAX + 16];
+        memcpy(copy, p, len);
+        memset(copy + len, 0, 16);
+        *m = (struct ds_pb_msg){0};
+        uint64_t has = 0;
+        if (fast_walk(copy, 0, (uint32_t)len, (uint32_t)len + 16, ftop, FTOP_ROWS, m, &has) ==
+                DS_OK &&
+            (has >> DS_PB_TYPE) & 1) {
+            m->has = has;
+            return DS_OK;
+        }
+    }
+#endif
+    return ds__pb_scan_generic(p, len, m);
 }
 
 int ds_pb_get_from(const uint8_t *p, size_t len, struct ds_pb_span *from)

@@ -143,6 +143,10 @@ int ds_pb_validate(const uint8_t *p, size_t len);
 /* Validate and summarise in one pass.  DS_OK, or DS_EPROTO (m is then unspecified). */
 int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m);
 
+/* Internal, for tests: the scan without its fast path (what ds_pb_scan falls back to for
+ * anything the fast path does not take).  Same contract and results as ds_pb_scan. */
+int ds__pb_scan_generic(const uint8_t *p, size_t len, struct ds_pb_msg *m);
+
 /* The last top-level `from` (field 6) of a message that passed ds_pb_validate, without a
  * full scan (for the router's client sharding).  DS_OK, DS_ENOTFOUND, or DS_EPROTO. */
 int ds_pb_get_from(const uint8_t *p, size_t len, struct ds_pb_span *from);

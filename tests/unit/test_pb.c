@@ -702,9 +702,11 @@ static void test_mutations_match_protobuf_c(void)
             break;
         }
         }
-        struct ds_pb_msg m;
+        struct ds_pb_msg m, g;
         int v = ds_pb_validate(w.d, w.n);
         ASSERT_EQ(ds_pb_scan(w.d, w.n, &m), v);
+        /* the scan's fast path and its generic fallback agree */
+        ASSERT_EQ(ds__pb_scan_generic(w.d, w.n, &g), v);
         PBDNSMessage *c = pbdnsmessage__unpack(NULL, w.n, w.d);
         if (v == DS_OK) {
             accepted++;
@@ -713,6 +715,13 @@ static void test_mutations_match_protobuf_c(void)
             if (diff)
                 fprintf(stderr, "  round %d: %s\n", round, diff);
             ASSERT_TRUE(diff == NULL);
+            diff = pb_oracle_compare(w.d, w.n, &g, c);
+            if (diff)
+                fprintf(stderr, "  round %d (generic scan): %s\n", round, diff);
+            ASSERT_TRUE(diff == NULL);
+            ASSERT_TRUE(m.resp_at == g.resp_at && m.meta_at == g.meta_at &&
+                        m.trace_at == g.trace_at && m.has == g.has && m.q_has == g.q_has &&
+                        m.r_has == g.r_has);
         } else {
             rejected++;
             if (c && !known_difference(w.d, 0, (uint32_t)w.n, 0)) {
