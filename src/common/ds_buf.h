@@ -27,6 +27,14 @@ char *ds_xstrdup(const char *s);
 void ds_buf_grow(struct ds_buf *b, size_t extra); /* ensure cap >= len + extra */
 void ds_buf_free(struct ds_buf *b);
 static inline void ds_buf_reset(struct ds_buf *b) { b->len = 0; }
+/* Room for n more bytes: grows only when needed (no call otherwise) and returns where
+ * the next byte goes.  The caller writes there and then sets len. */
+static inline uint8_t *ds_buf_room(struct ds_buf *b, size_t n)
+{
+    if (b->cap - b->len < n)
+        ds_buf_grow(b, n);
+    return b->data + b->len;
+}
 static inline void ds_buf_append(struct ds_buf *b, const void *p, size_t n)
 {
     if (b->cap - b->len < n)

@@ -6,13 +6,15 @@
  * Name lookups return a static string or NULL when the value has no name; the caller
  * then writes its own fallback ("TYPE123", "CLASS5", "RCODE12" or the number).  The
  * formatters write into caller buffers and never allocate.
- * Threads: no state; any thread may call anything here.
+ * Threads: no shared state (the time text cache is per thread); any thread may call
+ * anything here.
  */
 #ifndef DS_DNS_NAMES_H
 #define DS_DNS_NAMES_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ds_buf.h"
 
@@ -58,11 +60,103 @@ struct ds_dns_civil {
 void ds_dns_civil_utc(int64_t unix_sec, struct ds_dns_civil *out);
 
 /* Append "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (RFC 3339, UTC, 6 fraction digits) for a time in
- * microseconds since the epoch.  Keeps per-thread copies of the last four seconds' text. */
+ * microseconds since the epoch.  Keeps a per-thread cache of recent seconds' text. */
 void ds_dns_put_rfc3339_us(struct ds_buf *b, uint64_t unix_us);
 
 /* Decimal text of an integer (a faster ds_buf_put_u64/i64, two digits per step). */
 void ds_dns_put_u64(struct ds_buf *b, uint64_t v);
 void ds_dns_put_i64(struct ds_buf *b, int64_t v);
+
+/* ---- writers into reserved room ----------------------------------------------------
+ * For encoders that reserve room once per field and write through a pointer.  Each writes
+ * its text at o and returns the end of the text.  The caller must have reserved the
+ * stated room at o: some writers copy a fixed number of bytes and then advance by the
+ * real length, so they may scribble on bytes past the end of their text (never past the
+ * room).  Nothing is NUL-terminated. */
+
+/* A name padded to 16 bytes, its length in the last byte, so that a writer can copy all
+ * 16 bytes and advance by len.  The text is NUL-terminated (len <= 14). */
+struct ds_dns_name16 {
+    char text[15];
+    uint8_t len;
+};
+/* The same for names up to 30 bytes (the protobuf enum names). */
+struct ds_dns_name32 {
+    char text[31];
+    uint8_t len;
+};
+
+#define DS_DNS_NUM_ROOM 24u  /* ds_dns_u64_at, ds_dns_i64_at: up to 20 digits and a sign */
+#define DS_DNS_MNEM_ROOM 24u /* qtype/class/rcode: a 16-byte copy, or "CLASS4294967295" */
+#define DS_DNS_NAME32_ROOM 32u /* ds_dns_name32_at */
+#define DS_DNS_TIME_ROOM 40u /* ds_dns_rfc3339_us_at: a 32-byte copy and the fraction */
+#define DS_DNS_ADDR_ROOM 48u /* ds_dns_addr_at */
+
+uint8_t *ds_dns_qtype_at(uint8_t *o, uint32_t qtype); /* as ds_dns_put_qtype */
+uint8_t *ds_dns_class_at(uint8_t *o, uint32_t qclass); /* as ds_dns_put_class */
+uint8_t *ds_dns_rcode_at(uint8_t *o, uint32_t rcode); /* as ds_dns_put_rcode */
+uint8_t *ds_dns_rfc3339_us_at(uint8_t *o, uint64_t unix_us); /* as ds_dns_put_rfc3339_us */
+/* As ds_dns_addr_text, without the NUL; len must be 4 or 16. */
+uint8_t *ds_dns_addr_at(uint8_t *o, const uint8_t *addr, size_t len);
+
+/* The PowerDNS protobuf enum names above as name32 entries, or NULL when unknown. */
+const struct ds_dns_name32 *ds_dns_pb_type(uint32_t v);
+const struct ds_dns_name32 *ds_dns_pb_family(uint32_t v);
+const struct ds_dns_name32 *ds_dns_pb_protocol(uint32_t v);
+const struct ds_dns_name32 *ds_dns_pb_http(uint32_t v);
+const struct ds_dns_name32 *ds_dns_pb_policy_type(uint32_t v);
+const struct ds_dns_name32 *ds_dns_pb_policy_kind(uint32_t v);
+const struct ds_dns_name32 *ds_dns_pb_vstate(uint32_t v);
+const struct ds_dns_name32 *ds_dns_pb_event(uint32_t v);
+
+static inline uint8_t *ds_dns_name32_at(uint8_t *o, const struct ds_dns_name32 *n)
+{
+    memcpy(o, n, sizeof(*n));
+    return o + n->len;
+}
+
+/* "00" to "99", two characters each. */
+extern const char ds_dns_digit_pairs[201];
+
+static inline unsigned ds_dns_u64_digits(uint64_t v)
+{
+    unsigned n = 1;
+    for (;;) {
+        if (v < 10)
+            return n;
+        if (v < 100)
+            return n + 1;
+        if (v < 1000)
+            return n + 2;
+        if (v < 10000)
+            return n + 3;
+        v /= 10000;
+        n += 4;
+    }
+}
+
+/* Decimal text of v, exactly its digits (no slack written). */
+static inline uint8_t *ds_dns_u64_at(uint8_t *o, uint64_t v)
+{
+    uint8_t *end = o + ds_dns_u64_digits(v), *w = end;
+    while (v >= 100) {
+        w -= 2;
+        memcpy(w, ds_dns_digit_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10)
+        memcpy(w - 2, ds_dns_digit_pairs + 2 * v, 2);
+    else
+        w[-1] = (uint8_t)('0' + v);
+    return end;
+}
+
+static inline uint8_t *ds_dns_i64_at(uint8_t *o, int64_t v)
+{
+    if (v >= 0)
+        return ds_dns_u64_at(o, (uint64_t)v);
+    *o = '-';
+    return ds_dns_u64_at(o + 1, (uint64_t)0 - (uint64_t)v);
+}
 
 #endif
