@@ -419,175 +419,13 @@ DS_PB_INLINE unsigned pb_read_field(const uint8_t *act, uint32_t last, const uin
 }
 
 
-static int scan_question(const uint8_t *p, struct ds_pb_span body, struct ds_pb_msg *m)
-{
-    const uint8_t *act = pb_descs[K_MSG_Q].act;
-    const uint32_t last = pb_descs[K_MSG_Q].act_last;
-    uint32_t pos = body.off, end = body.off + body.len;
-    struct ds_pb_field f;
-    while (pos < end) {
-        if (pb_read_field(act, last, p, &pos, end, &f) == A_BAD)
-            return DS_EPROTO;
-        switch (f.num) {
-        case DS_PB_Q_NAME:
-            m->qname = f.data;
-            break;
-        case DS_PB_Q_TYPE:
-            m->qtype = (uint32_t)f.v;
-            break;
-        case DS_PB_Q_CLASS:
-            m->qclass = (uint32_t)f.v;
-            break;
-        default:
-            continue; /* unknown */
-        }
-        m->q_has |= 1u << f.num;
-    }
-    return DS_OK;
-}
-
-static int scan_response(const uint8_t *p, struct ds_pb_span body, uint32_t lim,
-                         struct ds_pb_msg *m)
-{
-    const uint8_t *act = pb_descs[K_MSG_R].act;
-    const uint32_t last = pb_descs[K_MSG_R].act_last;
-    uint32_t pos = body.off, end = body.off + body.len;
-    struct ds_pb_field f;
-    while (pos < end) {
-        unsigned a = pb_read_field(act, last, p, &pos, end, &f);
-        if (a == A_BAD)
-            return DS_EPROTO;
-        if (f.num >= 12)
-            continue; /* unknown */
-        m->r_has |= 1u << f.num;
-        uint32_t v32 = (uint32_t)f.v;
-        switch (f.num) {
-        case DS_PB_R_RCODE:
-            m->rcode = v32;
-            break;
-        case DS_PB_R_RRS:
-            if (pb_check_msg(&pb_descs[K_MSG_RR], p, f.data.off, f.data.off + f.data.len, lim))
-                return DS_EPROTO;
-            m->rr_count++;
-            break;
-        case DS_PB_R_APPLIED_POLICY:
-            m->applied_policy = f.data;
-            break;
-        case DS_PB_R_TAGS:
-            m->tag_count++;
-            break;
-        case DS_PB_R_QUERY_TIME_SEC:
-            m->query_time_sec = v32;
-            break;
-        case DS_PB_R_QUERY_TIME_USEC:
-            m->query_time_usec = v32;
-            break;
-        case DS_PB_R_APPLIED_POLICY_TYPE:
-            m->applied_policy_type = v32;
-            break;
-        case DS_PB_R_APPLIED_POLICY_TRIGGER:
-            m->applied_policy_trigger = f.data;
-            break;
-        case DS_PB_R_APPLIED_POLICY_HIT:
-            m->applied_policy_hit = f.data;
-            break;
-        case DS_PB_R_APPLIED_POLICY_KIND:
-            m->applied_policy_kind = v32;
-            break;
-        default:
-            m->validation_state = v32;
-            break;
-        }
-    }
-    return DS_OK;
-}
-
-int ds__pb_scan_generic(const uint8_t *p, size_t len, struct ds_pb_msg *m)
-{
-    *m = (struct ds_pb_msg){0};
-    if ((!p && len) || len > UINT32_MAX)
-        return DS_EPROTO;
-    const uint8_t *act = pb_descs[K_UNK].act;
-    const uint32_t last = pb_descs[K_UNK].act_last;
-    uint32_t pos = 0, end = (uint32_t)len;
-    struct ds_pb_field f;
-    bool seen_resp = false;
-    while (pos < end) {
-        uint32_t at = pos;
-        /* the wire type of every known field is checked here; sub-messages while read */
-        if (pb_read_field(act, last, p, &pos, end, &f) == A_BAD)
-            return DS_EPROTO;
-        if (f.num >= 34)
-            continue; /* unknown */
-        uint32_t v32 = (uint32_t)f.v;
-        m->has |= (uint64_t)1 << f.num;
-        switch (f.num) {
-        case DS_PB_TYPE: m->type = v32; break;
-        case DS_PB_MESSAGE_ID: m->message_id = f.data; break;
-        case DS_PB_SERVER_IDENTITY: m->server_identity = f.data; break;
-        case DS_PB_SOCKET_FAMILY: m->socket_family = v32; break;
-        case DS_PB_SOCKET_PROTOCOL: m->socket_protocol = v32; break;
-        case DS_PB_FROM: m->from = f.data; break;
-        case DS_PB_TO: m->to = f.data; break;
-        case DS_PB_IN_BYTES: m->in_bytes = f.v; break;
-        case DS_PB_TIME_SEC: m->time_sec = v32; break;
-        case DS_PB_TIME_USEC: m->time_usec = v32; break;
-        case DS_PB_ID: m->id = v32; break;
-        case DS_PB_QUESTION:
-            if (scan_question(p, f.data, m) != DS_OK)
-                return DS_EPROTO;
-            break;
-        case DS_PB_RESPONSE:
-            if (!seen_resp)
-                m->resp_at = at; /* the iterators start at the first occurrence */
-            seen_resp = true;
-            if (scan_response(p, f.data, end, m) != DS_OK)
-                return DS_EPROTO;
-            break;
-        case DS_PB_ORIGINAL_REQUESTOR_SUBNET: m->original_requestor_subnet = f.data; break;
-        case DS_PB_REQUESTOR_ID: m->requestor_id = f.data; break;
-        case DS_PB_INITIAL_REQUEST_ID: m->initial_request_id = f.data; break;
-        case DS_PB_DEVICE_ID: m->device_id = f.data; break;
-        case DS_PB_NEWLY_OBSERVED_DOMAIN: m->newly_observed_domain = ds_pb_bool(p, &f); break;
-        case DS_PB_DEVICE_NAME: m->device_name = f.data; break;
-        case DS_PB_FROM_PORT: m->from_port = v32; break;
-        case DS_PB_TO_PORT: m->to_port = v32; break;
-        case DS_PB_META:
-            if (pb_check_msg(&pb_descs[K_MSG_META], p, f.data.off, f.data.off + f.data.len, end))
-                return DS_EPROTO;
-            if (m->meta_count++ == 0)
-                m->meta_at = at;
-            break;
-        case DS_PB_TRACE:
-            if (pb_check_msg(&pb_descs[K_MSG_EV], p, f.data.off, f.data.off + f.data.len, end))
-                return DS_EPROTO;
-            if (m->trace_count++ == 0)
-                m->trace_at = at;
-            break;
-        case DS_PB_HTTP_VERSION: m->http_version = v32; break;
-        case DS_PB_WORKER_ID: m->worker_id = f.v; break;
-        case DS_PB_PACKET_CACHE_HIT: m->packet_cache_hit = ds_pb_bool(p, &f); break;
-        case DS_PB_OUTGOING_QUERIES: m->outgoing_queries = v32; break;
-        case DS_PB_HEADER_FLAGS: m->header_flags = v32; break;
-        case DS_PB_EDNS_VERSION: m->edns_version = v32; break;
-        case DS_PB_OPEN_TELEMETRY_DATA: m->open_telemetry_data = f.data; break;
-        case DS_PB_EDE: m->ede = v32; break;
-        case DS_PB_EDE_TEXT: m->ede_text = f.data; break;
-        default: m->open_telemetry_trace_id = f.data; break;
-        }
-    }
-    return ds_pb_has(m, DS_PB_TYPE) ? DS_OK : DS_EPROTO;
-}
-
-
-/* ---- the scan's fast path ------------------------------------------------------------ */
-
-/* What the fast path does with a field, by key (field number << 3 | wire type): store a
- * varint as a 32- or 64-bit integer or a bool, store a payload's span, enter or check a
- * sub-message, count a repeated part, or skip an unknown field.  0 (F_SLOW) is a known
- * field with the wrong wire type, field 0, or a group: the generic scan decides. */
+/* What the scan does with a field, by key (field number << 3 | wire type): store a varint
+ * as a 32- or 64-bit integer or a bool, store a payload's span, enter or check a
+ * sub-message, count a repeated part, or skip an unknown field.  0 (F_BAD) is a known
+ * field with the wrong wire type, field 0, or a group.  One table per message kind is
+ * the only place that maps field numbers to members of struct ds_pb_msg. */
 enum {
-    F_SLOW = 0,
+    F_BAD = 0,
     F_VSKIP, F_U32, F_U64, F_BOOL,                          /* wire type 0 */
     F_LSKIP, F_SPAN, F_Q, F_R, F_RR, F_TAG, F_META, F_TRACE, /* wire type 2 */
     F_SKIP8, F_SKIP4,                                       /* wire types 1 and 5 */
@@ -642,154 +480,211 @@ static const struct fent fr[FSUB_ROWS * 8] = {
 #undef FUNK
 #undef MOFF
 
-#define FAST_SLOW 1 /* not DS_OK, not DS_EPROTO: let the generic scan decide */
+/* Walks the fields of p[pos..end) with table tab (rows rows: the last one stands for every
+ * larger field number) and stores what it says into m; the has bits seen are ORed into
+ * *has.  RRs, meta and trace entries are checked with pb_check_msg (p[0..lim) readable).
+ *
+ * fast: p[0..end + 16) is readable, and a field is read with two 8-byte loads (a one- or
+ * two-byte key; a varint of up to eight bytes, decoded from one word; a one- or two-byte
+ * length prefix).  Anything else, and anything malformed, returns SCAN_RETRY: the caller
+ * walks again with fast false, which reads every field with ds_pb_next and alone decides
+ * what is rejected (DS_EPROTO). */
+#define SCAN_RETRY 1
+DS_PB_INLINE int scan_walk(bool fast, const uint8_t *p, uint32_t pos, uint32_t end,
+                           uint32_t lim, const struct fent *tab, uint32_t rows,
+                           struct ds_pb_msg *m, uint64_t *has);
 
-/* Walks the fields of q[pos..end) with table tab (rows rows) and stores what it says into
- * m; the has bits seen are ORed into *has.  q[0..end + 16) is readable.  A sub-message
- * (question, response) is walked by a nested call; RRs, meta and trace entries are checked
- * with pb_check_msg.  Returns DS_OK or FAST_SLOW (anything unusual or malformed: a key,
- * length or varint longer than the fast path takes, a wrong wire type, a bad sub-message). */
-static int fast_walk(const uint8_t *q, uint32_t pos, uint32_t end, uint32_t lim,
-                     const struct fent *tab, uint32_t rows, struct ds_pb_msg *m, uint64_t *has)
+static int scan_walk_fast(const uint8_t *p, uint32_t pos, uint32_t end, uint32_t lim,
+                          const struct fent *tab, uint32_t rows, struct ds_pb_msg *m,
+                          uint64_t *has)
 {
-#if PB_FAST
+    return scan_walk(true, p, pos, end, lim, tab, rows, m, has);
+}
+
+static int scan_walk_generic(const uint8_t *p, uint32_t pos, uint32_t end, uint32_t lim,
+                             const struct fent *tab, uint32_t rows, struct ds_pb_msg *m,
+                             uint64_t *has)
+{
+    return scan_walk(false, p, pos, end, lim, tab, rows, m, has);
+}
+
+/* A field that is more than a store: a question or response (walked), an RR, meta or trace
+ * entry (checked), a tag (counted).  at: where the field starts; first: its first
+ * occurrence at this level.  DS_OK, or nonzero when it is malformed. */
+static int scan_part(bool fast, unsigned op, const uint8_t *p, uint32_t at, uint32_t body,
+                     uint32_t end, uint32_t lim, bool first, struct ds_pb_msg *m)
+{
+    int (*walk)(const uint8_t *, uint32_t, uint32_t, uint32_t, const struct fent *, uint32_t,
+                struct ds_pb_msg *, uint64_t *) = fast ? scan_walk_fast : scan_walk_generic;
+    uint64_t sub = 0;
+    switch (op) {
+    case F_Q:
+        if (walk(p, body, end, lim, fq, FSUB_ROWS, m, &sub) != DS_OK)
+            return DS_EPROTO;
+        m->q_has |= (uint32_t)sub;
+        return DS_OK;
+    case F_R:
+        if (first)
+            m->resp_at = at; /* the iterators start at the first occurrence */
+        if (walk(p, body, end, lim, fr, FSUB_ROWS, m, &sub) != DS_OK)
+            return DS_EPROTO;
+        m->r_has |= (uint32_t)sub;
+        return DS_OK;
+    case F_RR:
+        m->rr_count++;
+        return pb_check_msg(&pb_descs[K_MSG_RR], p, body, end, lim);
+    case F_TAG:
+        m->tag_count++;
+        return DS_OK;
+    case F_META:
+        if (m->meta_count++ == 0)
+            m->meta_at = at;
+        return pb_check_msg(&pb_descs[K_MSG_META], p, body, end, lim);
+    default: /* F_TRACE */
+        if (m->trace_count++ == 0)
+            m->trace_at = at;
+        return pb_check_msg(&pb_descs[K_MSG_EV], p, body, end, lim);
+    }
+}
+
+DS_PB_INLINE int scan_walk(bool fast, const uint8_t *p, uint32_t pos, uint32_t end,
+                           uint32_t lim, const struct fent *tab, uint32_t rows,
+                           struct ds_pb_msg *m, uint64_t *has)
+{
+    const int bad = fast ? SCAN_RETRY : DS_EPROTO;
     uint64_t seen = 0;
     char *base = (char *)m;
     while (pos < end) {
-        uint32_t at = pos;
-        uint64_t w = load_le64(q + pos);
-        uint32_t key;
-        if (!(w & 0x80)) {
-            key = (uint32_t)w & 0x7f;
-            pos += 1;
-        } else if (!(w & 0x8000)) {
-            key = ((uint32_t)w & 0x7f) | ((uint32_t)(w >> 1) & 0x3f80);
-            pos += 2;
-        } else {
-            return FAST_SLOW;
-        }
-        uint32_t num = key >> 3;
-        struct fent e = tab[(num < rows ? num : rows - 1) * 8 + (key & 7)];
-        uint64_t v = load_le64(q + pos);
-        if (e.op <= F_BOOL) {
-            if (e.op == F_SLOW)
-                return FAST_SLOW;
-            uint64_t val;
-            if (!(v & 0x80)) {
-                val = v & 0x7f;
+        uint32_t at = pos, body = 0, len = 0;
+        uint64_t val = 0;
+        struct fent e;
+#if PB_FAST
+        if (fast) {
+            uint64_t w = load_le64(p + pos);
+            uint32_t key;
+            if (!(w & 0x80)) {
+                key = (uint32_t)w & 0x7f;
                 pos += 1;
-            } else {
-                uint64_t stops = ~v & 0x8080808080808080ull;
-                if (!stops)
-                    return FAST_SLOW; /* nine or ten bytes */
-                uint64_t lastbit = stops & (0 - stops);
-                uint64_t x = v & ((lastbit << 1) - 1); /* eight bytes: the mask is all ones */
-                x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
-                x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
-                val = ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
-                pos += (uint32_t)(__builtin_ctzll(stops) >> 3) + 1;
-            }
-            if (pos > end)
-                return FAST_SLOW;
-            if (e.op == F_U32) {
-                uint32_t x32 = (uint32_t)val;
-                memcpy(base + e.off, &x32, sizeof(x32));
-            } else if (e.op == F_U64) {
-                memcpy(base + e.off, &val, sizeof(val));
-            } else if (e.op == F_BOOL) {
-                bool b = val != 0; /* up to eight bytes: the same as ds_pb_bool */
-                memcpy(base + e.off, &b, sizeof(b));
-            }
-        } else if (e.op <= F_TRACE) {
-            uint32_t len;
-            if (!(v & 0x80)) {
-                len = (uint32_t)v & 0x7f;
-                pos += 1;
-            } else if (!(v & 0x8000)) {
-                len = ((uint32_t)v & 0x7f) | ((uint32_t)(v >> 1) & 0x3f80);
+            } else if (!(w & 0x8000)) {
+                key = ((uint32_t)w & 0x7f) | ((uint32_t)(w >> 1) & 0x3f80);
                 pos += 2;
             } else {
-                return FAST_SLOW;
+                return SCAN_RETRY;
             }
-            if (pos > end || len > end - pos)
-                return FAST_SLOW;
-            uint32_t body = pos;
-            pos += len;
-            if (e.op == F_SPAN) {
-                struct ds_pb_span sp = {body, len};
-                memcpy(base + e.off, &sp, sizeof(sp));
-            } else if (e.op != F_LSKIP) {
-                uint64_t sub = 0;
-                switch (e.op) {
-                case F_Q:
-                    if (fast_walk(q, body, pos, lim, fq, FSUB_ROWS, m, &sub) != DS_OK)
-                        return FAST_SLOW;
-                    m->q_has |= (uint32_t)sub;
-                    break;
-                case F_R:
-                    if (!(seen & ((uint64_t)1 << DS_PB_RESPONSE)))
-                        m->resp_at = at; /* the iterators start at the first occurrence */
-                    if (fast_walk(q, body, pos, lim, fr, FSUB_ROWS, m, &sub) != DS_OK)
-                        return FAST_SLOW;
-                    m->r_has |= (uint32_t)sub;
-                    break;
-                case F_RR:
-                    if (pb_check_msg(&pb_descs[K_MSG_RR], q, body, pos, lim))
-                        return FAST_SLOW;
-                    m->rr_count++;
-                    break;
-                case F_TAG:
-                    m->tag_count++;
-                    break;
-                case F_META:
-                    if (pb_check_msg(&pb_descs[K_MSG_META], q, body, pos, lim))
-                        return FAST_SLOW;
-                    if (m->meta_count++ == 0)
-                        m->meta_at = at;
-                    break;
-                default: /* F_TRACE */
-                    if (pb_check_msg(&pb_descs[K_MSG_EV], q, body, pos, lim))
-                        return FAST_SLOW;
-                    if (m->trace_count++ == 0)
-                        m->trace_at = at;
-                    break;
+            uint32_t num = key >> 3;
+            e = tab[(num < rows ? num : rows - 1) * 8 + (key & 7)];
+            uint64_t v = load_le64(p + pos);
+            if (e.op == F_BAD) {
+                return SCAN_RETRY;
+            } else if (e.op <= F_BOOL) {
+                if (!(v & 0x80)) {
+                    val = v & 0x7f;
+                    pos += 1;
+                } else {
+                    uint64_t stops = ~v & 0x8080808080808080ull;
+                    if (!stops)
+                        return SCAN_RETRY; /* nine or ten bytes */
+                    /* keep the bytes up to the first without the continuation bit (eight:
+                     * the mask is all ones) and pack their 7-bit groups in three steps */
+                    uint64_t lastbit = stops & (0 - stops);
+                    uint64_t x = v & ((lastbit << 1) - 1);
+                    x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+                    x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+                    val = ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+                    pos += (uint32_t)(__builtin_ctzll(stops) >> 3) + 1;
                 }
+                if (pos > end)
+                    return SCAN_RETRY;
+            } else if (e.op <= F_TRACE) {
+                if (!(v & 0x80)) {
+                    len = (uint32_t)v & 0x7f;
+                    pos += 1;
+                } else if (!(v & 0x8000)) {
+                    len = ((uint32_t)v & 0x7f) | ((uint32_t)(v >> 1) & 0x3f80);
+                    pos += 2;
+                } else {
+                    return SCAN_RETRY;
+                }
+                if (pos > end || len > end - pos)
+                    return SCAN_RETRY;
+                body = pos;
+                pos += len;
+            } else {
+                uint32_t n = e.op == F_SKIP8 ? 8 : 4;
+                if (pos > end || end - pos < n)
+                    return SCAN_RETRY;
+                pos += n;
             }
-        } else {
-            uint32_t n = e.op == F_SKIP8 ? 8 : 4;
-            if (pos > end || end - pos < n)
-                return FAST_SLOW;
-            pos += n;
+        } else
+#endif
+        {
+            struct ds_pb_field f;
+            if (ds_pb_next(p, &pos, end, &f) != 1)
+                return DS_EPROTO;
+            e = tab[(f.num < rows ? f.num : rows - 1) * 8 + f.wt];
+            if (e.op == F_BAD)
+                return DS_EPROTO;
+            val = e.op == F_BOOL ? ds_pb_bool(p, &f) : f.v;
+            body = f.data.off;
+            len = f.data.len;
+        }
+        /* the common stores first, as branches: a jump table mispredicts per field */
+        if (e.op == F_U32) {
+            uint32_t x32 = (uint32_t)val;
+            memcpy(base + e.off, &x32, sizeof(x32));
+        } else if (e.op == F_SPAN) {
+            struct ds_pb_span sp = {body, len};
+            memcpy(base + e.off, &sp, sizeof(sp));
+        } else if (e.op == F_U64) {
+            memcpy(base + e.off, &val, sizeof(val));
+        } else if (e.op == F_BOOL) {
+            bool b = val != 0; /* fast: at most eight bytes, the same as ds_pb_bool */
+            memcpy(base + e.off, &b, sizeof(b));
+        } else if (e.op >= F_Q && e.op <= F_TRACE) {
+            bool first = !(seen & ((uint64_t)1 << e.bit));
+            if (scan_part(fast, e.op, p, at, body, body + len, lim, first, m) != DS_OK)
+                return bad;
         }
         seen |= (uint64_t)1 << e.bit;
     }
     *has |= seen & ~((uint64_t)1 << 63);
     return DS_OK;
-#else
-    (void)q, (void)pos, (void)end, (void)lim, (void)tab, (void)rows, (void)m, (void)has;
-    return FAST_SLOW;
-#endif
+}
+
+/* One whole scan from scratch: m zeroed, the top level walked, type required. */
+static int scan_msg(bool fast, const uint8_t *p, uint32_t len, uint32_t lim,
+                    struct ds_pb_msg *m)
+{
+    *m = (struct ds_pb_msg){0};
+    uint64_t has = 0;
+    int rc = (fast ? scan_walk_fast : scan_walk_generic)(p, 0, len, lim, ftop, FTOP_ROWS, m,
+                                                         &has);
+    if (rc != DS_OK)
+        return rc;
+    m->has = has;
+    return (has >> DS_PB_TYPE) & 1 ? DS_OK : (fast ? SCAN_RETRY : DS_EPROTO);
+}
+
+int ds__pb_scan_generic(const uint8_t *p, size_t len, struct ds_pb_msg *m)
+{
+    if ((!p && len) || len > UINT32_MAX) {
+        *m = (struct ds_pb_msg){0};
+        return DS_EPROTO;
+    }
+    return scan_msg(false, p, (uint32_t)len, (uint32_t)len, m);
 }
 
 int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m)
 {
 #if PB_FAST
     /* From a copy with 16 readable bytes after the end (as ds_pb_validate walks), every
-     * load of the fast path is in bounds.  Spans are offsets: they hold for p as well.
-     * Whatever the fast path does not take (or finds malformed) is scanned again by the
-     * generic code, which alone decides what is rejected. */
+     * load of the fast path is in bounds.  Spans are offsets: they hold for p as well. */
     if (p && len && len <= PB_COPY_MAX) {
         uint8_t copy[PB_COPY_MAX + 16];
         memcpy(copy, p, len);
         memset(copy + len, 0, 16);
-        *m = (struct ds_pb_msg){0};
-        uint64_t has = 0;
-        if (fast_walk(copy, 0, (uint32_t)len, (uint32_t)len + 16, ftop, FTOP_ROWS, m, &has) ==
-                DS_OK &&
-            (has >> DS_PB_TYPE) & 1) {
-            m->has = has;
+        if (scan_msg(true, copy, (uint32_t)len, (uint32_t)len + 16, m) == DS_OK)
             return DS_OK;
-        }
     }
 #endif
     return ds__pb_scan_generic(p, len, m);
