@@ -2,9 +2,13 @@
  * ds_enc_json.c - one JSON object per event (schema: docs/json-schema.md).
  *
  * One ds_pb_scan() pass, then fields are written in a fixed order straight into the
- * caller's buffer: literal keys with memcpy, numbers and hex by hand, strings through a
- * table-driven escaper that copies clean runs in one go.  No printf, no allocation
- * beyond growing the caller's buffer.  On a malformed message nothing is appended.
+ * caller's buffer.  Each field first makes room for its largest possible text (room()),
+ * then writes through a plain pointer with no further checks: literal keys as fixed-size
+ * copies, numbers, names, times and addresses through the ds_dns_*_at writers (which may
+ * use the reserved slack for fixed-size copies), strings through an escaper that checks
+ * and copies 8 bytes at a time.  No printf, no allocation beyond growing the caller's
+ * buffer.  On a malformed message nothing is appended.
+ * Threads: no state of its own (the time text cache in ds_dns_names.c is per thread).
  */
 #include "ds_enc.h"
 
@@ -12,21 +16,72 @@
 #include "ds_err.h"
 #include "ds_pb.h"
 
-#define PUT_LIT(b, s) ds_buf_append((b), (s), sizeof(s) - 1)
+#if defined(__GNUC__)
+#define JSON_INLINE static inline __attribute__((always_inline))
+#define JSON_COLD __attribute__((cold, noinline))
+#else
+#define JSON_INLINE static inline
+#define JSON_COLD
+#endif
 
-static const char hex_digits[] = "0123456789abcdef";
+/* ---- room and literals -------------------------------------------------------------- */
 
-/* 0: copy as is; 1: escape; 2: first byte of a multi-byte UTF-8 sequence or invalid. */
-#define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
-static const uint8_t json_class[256] = {
-    R16(1), R16(1),                                 /* 0x00-0x1f: control characters */
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x22 '"' */
-    R16(0), R16(0),
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x5c '\\' */
-    R16(0), R16(0),
-    R16(2), R16(2), R16(2), R16(2), R16(2), R16(2), R16(2), R16(2), /* 0x80-0xff */
+/* The encoder writes at o, a pointer into b's data; b->len is set once at the end. */
+
+static JSON_COLD uint8_t *grow_at(struct ds_buf *b, uint8_t *o, size_t n)
+{
+    b->len = (size_t)(o - b->data);
+    ds_buf_grow(b, n);
+    return b->data + b->len;
+}
+
+/* Room for n bytes at o; returns o, moved when the buffer had to grow. */
+JSON_INLINE uint8_t *room(struct ds_buf *b, uint8_t *o, size_t n)
+{
+    if ((size_t)(b->data + b->cap - o) < n)
+        o = grow_at(b, o, n);
+    return o;
+}
+
+/* A string literal as a fixed-size copy; evaluates to the end of what it wrote. */
+#define LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
+
+/* A key literal for the key_* writers: the text and its length.  Keys are at most
+ * KEY_ROOM bytes with their separator. */
+#define KEY(s) (s), (sizeof(s) - 1)
+#define KEY_ROOM 32u
+
+/* The separator (',' between members, '{' or '[' before the first) and the key. */
+JSON_INLINE uint8_t *put_key(uint8_t *o, char sep, const char *k, size_t kl)
+{
+    *o = (uint8_t)sep;
+    memcpy(o + 1, k, kl);
+    return o + 1 + kl;
+}
+
+/* ---- strings ------------------------------------------------------------------------ */
+
+static const char hex_pairs[513] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+                                   "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+                                   "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+                                   "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+                                   "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+                                   "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+                                   "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+                                   "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* The escape of each control character, padded to 8 bytes (a fixed-size copy). */
+static const struct {
+    char text[7];
+    uint8_t len;
+} ctl_escape[0x20] = {
+    {"\\u0000", 6}, {"\\u0001", 6}, {"\\u0002", 6}, {"\\u0003", 6}, {"\\u0004", 6}, {"\\u0005", 6},
+    {"\\u0006", 6}, {"\\u0007", 6}, {"\\b", 2},     {"\\t", 2},     {"\\n", 2},     {"\\u000b", 6},
+    {"\\f", 2},     {"\\r", 2},     {"\\u000e", 6}, {"\\u000f", 6}, {"\\u0010", 6}, {"\\u0011", 6},
+    {"\\u0012", 6}, {"\\u0013", 6}, {"\\u0014", 6}, {"\\u0015", 6}, {"\\u0016", 6}, {"\\u0017", 6},
+    {"\\u0018", 6}, {"\\u0019", 6}, {"\\u001a", 6}, {"\\u001b", 6}, {"\\u001c", 6}, {"\\u001d", 6},
+    {"\\u001e", 6}, {"\\u001f", 6},
 };
-#undef R16
 
 /* Length of the valid UTF-8 sequence at s (n bytes left, s[0] >= 0x80), 0 if invalid
  * (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF). */
@@ -52,153 +107,293 @@ static size_t utf8_seq_len(const uint8_t *s, size_t n)
     return 0;
 }
 
+/* 8 bytes as a little-endian word (byte i of s in bits 8i..8i+7), and back. */
+JSON_INLINE uint64_t load_le64(const uint8_t *s)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+#else
+    uint64_t w = 0;
+    for (int i = 7; i >= 0; i--)
+        w = w << 8 | s[i];
+    return w;
+#endif
+}
+
+JSON_INLINE void store_le64(uint8_t *o, uint64_t w)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(o, &w, 8);
+#else
+    for (int i = 0; i < 8; i++)
+        o[i] = (uint8_t)(w >> 8 * i);
+#endif
+}
+
+/* s[i..n) (1 to 7 bytes) as the low bytes of a word, the rest zero.  s[0..n) lies inside
+ * the readable range [lo, hi), so an 8-byte load that stays inside it may be used. */
+JSON_INLINE uint64_t load_tail_le64(const uint8_t *s, size_t i, size_t n, const uint8_t *lo,
+                                    const uint8_t *hi)
+{
+    size_t r = n - i;
+    if ((size_t)(hi - (s + i)) >= 8) /* forwards: the bytes after the string are readable */
+        return load_le64(s + i) & (~0ull >> (64 - 8 * r));
+    if ((size_t)(s + n - lo) >= 8) /* backwards: the last 8 bytes end with the string */
+        return load_le64(s + n - 8) >> (8 * (8 - r));
+    uint64_t w = 0;
+    for (size_t k = r; k-- > 0;)
+        w = w << 8 | s[i + k];
+    return w;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* The high bit of every byte of w that the escaper must look at: below 0x20, '"', '\\'
+ * or 0x80 and above.  A borrow can only carry out of a flagged byte, so the lowest flag
+ * is exact and the result is 0 exactly when no byte needs attention. */
+JSON_INLINE uint64_t special_bytes(uint64_t w)
+{
+    return ((w - 0x20 * ONES) | ((w ^ ('"' * ONES)) - ONES) | ((w ^ ('\\' * ONES)) - ONES) | w) &
+           HIGHS;
+}
+
+/* Index of the lowest flagged byte of a nonzero special_bytes() result. */
+JSON_INLINE size_t first_flagged(uint64_t m)
+{
+#if defined(__GNUC__)
+    return (size_t)__builtin_ctzll(m) / 8;
+#else
+    size_t k = 0;
+    while (!(m & 0x80))
+        m >>= 8, k++;
+    return k;
+#endif
+}
+
+/* One byte that needs attention at s[*i]: an escape, a valid UTF-8 sequence copied, or
+ * U+FFFD for an invalid byte.  Writes at most 6 bytes per input byte consumed. */
+static uint8_t *put_special(uint8_t *o, const uint8_t *s, size_t *i, size_t n)
+{
+    uint8_t c = s[*i];
+    if (c < 0x20) {
+        memcpy(o, &ctl_escape[c], 8);
+        (*i)++;
+        return o + ctl_escape[c].len;
+    }
+    if (c < 0x80) { /* '"' or '\\' */
+        o[0] = '\\';
+        o[1] = c;
+        (*i)++;
+        return o + 2;
+    }
+    size_t l = utf8_seq_len(s + *i, n - *i);
+    if (!l) {
+        (*i)++;
+        return LIT(o, "\xef\xbf\xbd");
+    }
+    for (size_t k = 0; k < l; k++)
+        o[k] = s[*i + k];
+    *i += l;
+    return o + l;
+}
+
+/* Room put_escaped needs for n input bytes: 6 output bytes per input byte at most, and
+ * the 8-byte copies may write up to 8 bytes past the text. */
+#define ESC_ROOM(n) (6 * (size_t)(n) + 16)
+
 /* The body of a JSON string (no quotes).  Invalid UTF-8: each offending byte becomes
- * U+FFFD, so the output is always valid UTF-8 JSON. */
-static void put_escaped(struct ds_buf *b, const uint8_t *s, size_t n)
+ * U+FFFD, so the output is always valid UTF-8 JSON.  Clean bytes are checked and copied
+ * 8 at a time (the copy is written first and kept for as many bytes as are clean); the
+ * last few bytes are read with one load inside [lo, hi), the readable bytes around s
+ * (the whole protobuf message for its strings). */
+static uint8_t *put_escaped(uint8_t *o, const uint8_t *s, size_t n, const uint8_t *lo,
+                            const uint8_t *hi)
 {
     size_t i = 0;
     while (i < n) {
-        size_t run = i;
-        while (run < n && json_class[s[run]] == 0)
-            run++;
-        if (run > i) {
-            ds_buf_append(b, s + i, run - i);
-            i = run;
-            if (i == n)
-                break;
+        uint64_t w, m;
+        size_t r = n - i;
+        if (r >= 8) {
+            w = load_le64(s + i);
+            m = special_bytes(w);
+            r = 8;
+        } else {
+            w = load_tail_le64(s, i, n, lo, hi);
+            m = special_bytes(w) & (HIGHS >> (64 - 8 * r));
         }
-        uint8_t c = s[i];
-        if (json_class[c] == 2) {
-            size_t l = utf8_seq_len(s + i, n - i);
-            if (l) {
-                ds_buf_append(b, s + i, l);
-                i += l;
-            } else {
-                PUT_LIT(b, "\xef\xbf\xbd");
-                i++;
-            }
+        store_le64(o, w);
+        if (!m) {
+            o += r;
+            i += r;
             continue;
         }
-        char e[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t el = 2;
-        switch (c) {
-        case '"': e[1] = '"'; break;
-        case '\\': e[1] = '\\'; break;
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
-        default:
-            e[1] = 'u';
-            e[2] = '0';
-            e[3] = '0';
-            e[4] = hex_digits[c >> 4];
-            e[5] = hex_digits[c & 15];
-            el = 6;
-            break;
-        }
-        ds_buf_append(b, e, el);
-        i++;
+        size_t k = first_flagged(m);
+        o += k;
+        i += k;
+        o = put_special(o, s, &i, n);
     }
+    return o;
 }
 
-static void put_str(struct ds_buf *b, const uint8_t *s, size_t n)
+/* A string s[0..n), lying inside the readable bytes [lo, hi). */
+JSON_INLINE uint8_t *key_str(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+                             const uint8_t *s, size_t n, const uint8_t *lo, const uint8_t *hi)
 {
-    ds_buf_putc(b, '"');
-    put_escaped(b, s, n);
-    ds_buf_putc(b, '"');
-}
-
-static void put_cstr(struct ds_buf *b, const char *s)
-{
-    put_str(b, (const uint8_t *)s, strlen(s));
-}
-
-static void put_hex(struct ds_buf *b, const uint8_t *s, size_t n)
-{
-    ds_buf_grow(b, 2 * n + 2);
-    uint8_t *o = b->data + b->len;
+    o = room(b, o, KEY_ROOM + ESC_ROOM(n));
+    o = put_key(o, sep, k, kl);
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        *o++ = (uint8_t)hex_digits[s[i] >> 4];
-        *o++ = (uint8_t)hex_digits[s[i] & 15];
-    }
+    o = put_escaped(o, s, n, lo, hi);
     *o++ = '"';
-    b->len = (size_t)(o - b->data);
+    return o;
+}
+
+/* ---- other values -------------------------------------------------------------------- */
+
+/* 4 bytes (the first in the low byte of x) as 8 lowercase hex digits, the first digit in
+ * the low byte of the result: each byte spread to 16 bits, its nibbles split into the two
+ * halves, then each nibble v becomes '0' + v, plus 'a' - '0' - 10 when v > 9. */
+JSON_INLINE uint64_t hex_digits8(uint32_t x)
+{
+    uint64_t y = x;
+    y = (y | y << 16) & 0x0000ffff0000ffffull;
+    y = (y | y << 8) & 0x00ff00ff00ff00ffull;
+    uint64_t v = ((y >> 4) & 0x000f000f000f000full) | ((y & 0x000f000f000f000full) << 8);
+    uint64_t letter = ((v + 6 * ONES) >> 4) & ONES; /* 1 in each byte where v > 9 */
+    return v + '0' * ONES + letter * ('a' - '0' - 10);
+}
+
+static uint8_t *put_hex(uint8_t *o, const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    *o++ = '"';
+    for (; i + 4 <= n; i += 4, o += 8)
+        store_le64(o, hex_digits8((uint32_t)s[i] | (uint32_t)s[i + 1] << 8 |
+                                  (uint32_t)s[i + 2] << 16 | (uint32_t)s[i + 3] << 24));
+    for (; i < n; i++, o += 2)
+        memcpy(o, hex_pairs + 2 * s[i], 2);
+    *o++ = '"';
+    return o;
+}
+
+JSON_INLINE uint8_t *key_hex(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+                             const uint8_t *s, size_t n)
+{
+    o = room(b, o, KEY_ROOM + 2 * (size_t)n + 2);
+    return put_hex(put_key(o, sep, k, kl), s, n);
 }
 
 /* An address of 4 or 16 bytes as text; any other length as hex. */
-static void put_addr(struct ds_buf *b, const uint8_t *s, size_t n)
+JSON_INLINE uint8_t *key_addr(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+                              const uint8_t *s, size_t n)
 {
-    char t[DS_DNS_ADDR_TEXT_MAX];
-    size_t l = ds_dns_addr_text(s, n, t);
-    if (!l && n) {
-        put_hex(b, s, n);
-        return;
-    }
-    ds_buf_putc(b, '"');
-    ds_buf_append(b, t, l);
-    ds_buf_putc(b, '"');
+    if (n != 4 && n != 16)
+        return key_hex(b, o, sep, k, kl, s, n);
+    o = room(b, o, KEY_ROOM + DS_DNS_ADDR_ROOM + 2);
+    o = put_key(o, sep, k, kl);
+    *o++ = '"';
+    o = ds_dns_addr_at(o, s, n);
+    *o++ = '"';
+    return o;
+}
+
+JSON_INLINE uint8_t *key_u64(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+                             uint64_t v)
+{
+    o = room(b, o, KEY_ROOM + DS_DNS_NUM_ROOM);
+    return ds_dns_u64_at(put_key(o, sep, k, kl), v);
+}
+
+JSON_INLINE uint8_t *key_i64(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+                             int64_t v)
+{
+    o = room(b, o, KEY_ROOM + DS_DNS_NUM_ROOM);
+    return ds_dns_i64_at(put_key(o, sep, k, kl), v);
 }
 
 /* An enum as its name, or the number as a string when the value has no name. */
-static void put_enum(struct ds_buf *b, const char *name, uint64_t v)
+JSON_INLINE uint8_t *key_enum(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+                              const struct ds_dns_name32 *name, uint64_t v)
 {
-    ds_buf_putc(b, '"');
-    if (name)
-        ds_buf_puts(b, name);
-    else
-        ds_dns_put_u64(b, v);
-    ds_buf_putc(b, '"');
+    o = room(b, o, KEY_ROOM + DS_DNS_NAME32_ROOM + DS_DNS_NUM_ROOM + 2);
+    o = put_key(o, sep, k, kl);
+    *o++ = '"';
+    o = name ? ds_dns_name32_at(o, name) : ds_dns_u64_at(o, v);
+    *o++ = '"';
+    return o;
 }
 
-static void put_bool(struct ds_buf *b, bool v)
+JSON_INLINE uint8_t *key_bool(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+                              bool v)
 {
-    if (v)
-        PUT_LIT(b, "true");
-    else
-        PUT_LIT(b, "false");
+    o = room(b, o, KEY_ROOM + 5);
+    o = put_key(o, sep, k, kl);
+    return v ? LIT(o, "true") : LIT(o, "false");
 }
 
-static void put_time(struct ds_buf *b, uint32_t sec, uint32_t usec)
+JSON_INLINE uint8_t *key_time_us(struct ds_buf *b, uint8_t *o, char sep, const char *k,
+                                 size_t kl, uint64_t us)
 {
-    ds_buf_putc(b, '"');
-    ds_dns_put_rfc3339_us(b, (uint64_t)sec * 1000000u + usec);
-    ds_buf_putc(b, '"');
+    o = room(b, o, KEY_ROOM + DS_DNS_TIME_ROOM + 2);
+    o = put_key(o, sep, k, kl);
+    *o++ = '"';
+    o = ds_dns_rfc3339_us_at(o, us);
+    *o++ = '"';
+    return o;
 }
 
-/* Opens an object member: the separator ('{' before the first member, ',' after) and the
- * literal "key": text. */
-#define PUT_KEY(b, sep, lit)       \
-    do {                           \
-        ds_buf_putc((b), (sep));   \
-        (sep) = ',';               \
-        PUT_LIT((b), lit);         \
-    } while (0)
-
-/* Closes an object that PUT_KEY members opened (or writes {} when there were none). */
-static void put_close(struct ds_buf *b, char sep)
+JSON_INLINE uint8_t *key_time(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+                              uint32_t sec, uint32_t usec)
 {
-    if (sep == '{')
-        ds_buf_putc(b, '{');
-    ds_buf_putc(b, '}');
+    return key_time_us(b, o, sep, k, kl, (uint64_t)sec * 1000000u + usec);
+}
+
+/* qType, type, qClass, class, rcode: the mnemonic or its fallback, as a string. */
+#define KEY_MNEM(fn)                                                                      \
+    JSON_INLINE uint8_t *key_##fn(struct ds_buf *b, uint8_t *o, char sep, const char *k,   \
+                                  size_t kl, uint32_t v)                                  \
+    {                                                                                     \
+        o = room(b, o, KEY_ROOM + DS_DNS_MNEM_ROOM + 2);                                  \
+        o = put_key(o, sep, k, kl);                                                       \
+        *o++ = '"';                                                                       \
+        o = ds_dns_##fn##_at(o, v);                                                       \
+        *o++ = '"';                                                                       \
+        return o;                                                                         \
+    }
+KEY_MNEM(qtype)
+KEY_MNEM(class)
+KEY_MNEM(rcode)
+
+/* Closes an object or array whose members were opened with sep (or writes {} / [] when
+ * there were none: sep is still the opening character). */
+JSON_INLINE uint8_t *put_close(struct ds_buf *b, uint8_t *o, char sep, char close)
+{
+    o = room(b, o, 2);
+    if (sep == '{' || sep == '[')
+        *o++ = (uint8_t)sep;
+    *o++ = (uint8_t)close;
+    return o;
 }
 
 #define SPAN(p, s) ((p) + (s).off), ((s).len)
+/* A string of the message p[0..len): the span and the message as its readable range. */
+#define MSTR(s) SPAN(p, s), (p), (p) + len
+
+/* ---- sections ------------------------------------------------------------------------ */
 
 /* rdata in readable form: addresses for A/AAAA, text for name and TXT types, else hex. */
-static void put_rdata(struct ds_buf *b, const uint8_t *p, const struct ds_pb_rr *rr)
+static uint8_t *key_rdata(struct ds_buf *b, uint8_t *o, char sep, const uint8_t *p,
+                          size_t len, const struct ds_pb_rr *rr)
 {
     const uint8_t *d = p + rr->rdata.off;
     size_t n = rr->rdata.len;
     switch (rr->type) {
     case 1: /* A */
     case 28: /* AAAA */
-        if (n == (rr->type == 1 ? 4u : 16u)) {
-            put_addr(b, d, n);
-            return;
-        }
+        if (n == (rr->type == 1 ? 4u : 16u))
+            return key_addr(b, o, sep, KEY("\"rdata\":"), d, n);
         break;
     case 2:  /* NS */
     case 5:  /* CNAME */
@@ -207,15 +402,15 @@ static void put_rdata(struct ds_buf *b, const uint8_t *p, const struct ds_pb_rr 
     case 16: /* TXT: presentation text, quotes included */
     case 33: /* SRV: the target only */
     case 99: /* SPF */
-        put_str(b, d, n);
-        return;
+        return key_str(b, o, sep, KEY("\"rdata\":"), d, n, p, p + len);
     default:
         break;
     }
-    put_hex(b, d, n);
+    return key_hex(b, o, sep, KEY("\"rdata\":"), d, n);
 }
 
-static int put_rrs(struct ds_buf *b, const uint8_t *p, size_t len, const struct ds_pb_msg *m)
+static uint8_t *put_rrs(struct ds_buf *b, uint8_t *o, const uint8_t *p, size_t len,
+                        const struct ds_pb_msg *m)
 {
     struct ds_pb_iter it;
     struct ds_pb_span item;
@@ -224,226 +419,220 @@ static int put_rrs(struct ds_buf *b, const uint8_t *p, size_t len, const struct 
     ds_pb_iter_rrs(&it, p, len, m);
     while (ds_pb_iter_next(&it, &item)) {
         if (ds_pb_rr_decode(p, item, &rr) != DS_OK)
-            return DS_EPROTO;
-        ds_buf_putc(b, asep);
+            return NULL;
+        o = room(b, o, 1);
+        *o++ = (uint8_t)asep;
         asep = ',';
         char sep = '{';
         if (rr.has & (1u << 1)) {
-            PUT_KEY(b, sep, "\"name\":");
-            put_str(b, SPAN(p, rr.name));
+            o = key_str(b, o, sep, KEY("\"name\":"), MSTR(rr.name));
+            sep = ',';
         }
         if (rr.has & (1u << 2)) {
-            PUT_KEY(b, sep, "\"type\":\"");
-            ds_dns_put_qtype(b, rr.type);
-            ds_buf_putc(b, '"');
+            o = key_qtype(b, o, sep, KEY("\"type\":"), rr.type);
+            sep = ',';
         }
         if (rr.has & (1u << 3)) {
-            PUT_KEY(b, sep, "\"class\":\"");
-            ds_dns_put_class(b, rr.rclass);
-            ds_buf_putc(b, '"');
+            o = key_class(b, o, sep, KEY("\"class\":"), rr.rclass);
+            sep = ',';
         }
         if (rr.has & (1u << 4)) {
-            PUT_KEY(b, sep, "\"ttl\":");
-            ds_dns_put_u64(b, rr.ttl);
+            o = key_u64(b, o, sep, KEY("\"ttl\":"), rr.ttl);
+            sep = ',';
         }
         if (rr.has & (1u << 5)) {
-            PUT_KEY(b, sep, "\"rdata\":");
-            put_rdata(b, p, &rr);
+            o = key_rdata(b, o, sep, p, len, &rr);
+            sep = ',';
         }
         if (rr.has & (1u << 6)) {
-            PUT_KEY(b, sep, "\"udr\":");
-            put_bool(b, rr.udr);
+            o = key_bool(b, o, sep, KEY("\"udr\":"), rr.udr);
+            sep = ',';
         }
-        put_close(b, sep);
+        o = put_close(b, o, sep, '}');
     }
-    if (asep == '[')
-        ds_buf_putc(b, '[');
-    ds_buf_putc(b, ']');
-    return DS_OK;
+    return put_close(b, o, asep, ']');
 }
 
-static int put_response(struct ds_buf *b, const uint8_t *p, size_t len, const struct ds_pb_msg *m)
+static uint8_t *put_response(struct ds_buf *b, uint8_t *o, const uint8_t *p, size_t len,
+                             const struct ds_pb_msg *m)
 {
     uint32_t h = m->r_has;
     char sep = '{';
-    PUT_LIT(b, ",\"response\":");
+    o = room(b, o, KEY_ROOM);
+    o = LIT(o, ",\"response\":");
     if (h & (1u << DS_PB_R_RCODE)) {
-        PUT_KEY(b, sep, "\"rcode\":\"");
-        ds_dns_put_rcode(b, m->rcode);
-        ds_buf_putc(b, '"');
+        o = key_rcode(b, o, sep, KEY("\"rcode\":"), m->rcode);
+        sep = ',';
     }
     if (m->rr_count) {
-        PUT_KEY(b, sep, "\"rrs\":");
-        if (put_rrs(b, p, len, m) != DS_OK)
-            return DS_EPROTO;
+        o = room(b, o, KEY_ROOM);
+        o = put_key(o, sep, KEY("\"rrs\":"));
+        sep = ',';
+        o = put_rrs(b, o, p, len, m);
+        if (!o)
+            return NULL;
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY)) {
-        PUT_KEY(b, sep, "\"appliedPolicy\":");
-        put_str(b, SPAN(p, m->applied_policy));
+        o = key_str(b, o, sep, KEY("\"appliedPolicy\":"), MSTR(m->applied_policy));
+        sep = ',';
     }
     if (m->tag_count) {
         struct ds_pb_iter it;
         struct ds_pb_span item;
         char tsep = '[';
-        PUT_KEY(b, sep, "\"tags\":");
+        o = room(b, o, KEY_ROOM);
+        o = put_key(o, sep, KEY("\"tags\":"));
+        sep = ',';
         ds_pb_iter_tags(&it, p, len, m);
         while (ds_pb_iter_next(&it, &item)) {
-            ds_buf_putc(b, tsep);
-            put_str(b, SPAN(p, item));
+            o = key_str(b, o, tsep, "", 0, MSTR(item));
             tsep = ',';
         }
-        if (tsep == '[')
-            ds_buf_putc(b, '[');
-        ds_buf_putc(b, ']');
+        o = put_close(b, o, tsep, ']');
     }
     if (h & (1u << DS_PB_R_QUERY_TIME_SEC)) {
-        PUT_KEY(b, sep, "\"queryTime\":");
-        put_time(b, m->query_time_sec, m->query_time_usec);
+        o = key_time(b, o, sep, KEY("\"queryTime\":"), m->query_time_sec, m->query_time_usec);
+        sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_TYPE)) {
-        PUT_KEY(b, sep, "\"appliedPolicyType\":");
-        put_enum(b, ds_dns_pb_policy_type_name(m->applied_policy_type), m->applied_policy_type);
+        o = key_enum(b, o, sep, KEY("\"appliedPolicyType\":"),
+                     ds_dns_pb_policy_type(m->applied_policy_type), m->applied_policy_type);
+        sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_TRIGGER)) {
-        PUT_KEY(b, sep, "\"appliedPolicyTrigger\":");
-        put_str(b, SPAN(p, m->applied_policy_trigger));
+        o = key_str(b, o, sep, KEY("\"appliedPolicyTrigger\":"),
+                    MSTR(m->applied_policy_trigger));
+        sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_HIT)) {
-        PUT_KEY(b, sep, "\"appliedPolicyHit\":");
-        put_str(b, SPAN(p, m->applied_policy_hit));
+        o = key_str(b, o, sep, KEY("\"appliedPolicyHit\":"), MSTR(m->applied_policy_hit));
+        sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_KIND)) {
-        PUT_KEY(b, sep, "\"appliedPolicyKind\":");
-        put_enum(b, ds_dns_pb_policy_kind_name(m->applied_policy_kind), m->applied_policy_kind);
+        o = key_enum(b, o, sep, KEY("\"appliedPolicyKind\":"),
+                     ds_dns_pb_policy_kind(m->applied_policy_kind), m->applied_policy_kind);
+        sep = ',';
     }
     if (h & (1u << DS_PB_R_VALIDATION_STATE)) {
-        PUT_KEY(b, sep, "\"validationState\":");
-        put_enum(b, ds_dns_pb_vstate_name(m->validation_state), m->validation_state);
+        o = key_enum(b, o, sep, KEY("\"validationState\":"),
+                     ds_dns_pb_vstate(m->validation_state), m->validation_state);
+        sep = ',';
     }
-    put_close(b, sep);
-    return DS_OK;
+    return put_close(b, o, sep, '}');
 }
 
-static int put_meta(struct ds_buf *b, const uint8_t *p, size_t len, const struct ds_pb_msg *m)
+static uint8_t *put_meta(struct ds_buf *b, uint8_t *o, const uint8_t *p, size_t len,
+                         const struct ds_pb_msg *m)
 {
     struct ds_pb_iter it;
     struct ds_pb_span item;
     char sep = '{';
-    PUT_LIT(b, ",\"meta\":");
+    o = room(b, o, KEY_ROOM);
+    o = LIT(o, ",\"meta\":");
     ds_pb_iter_meta(&it, p, len, m);
     while (ds_pb_iter_next(&it, &item)) {
         struct ds_pb_meta meta;
         struct ds_pb_metaval_iter vi;
         if (ds_pb_meta_decode(p, item, &meta) != DS_OK)
-            return DS_EPROTO;
-        ds_buf_putc(b, sep);
+            return NULL;
+        o = key_str(b, o, sep, "", 0, MSTR(meta.key));
         sep = ',';
-        put_str(b, SPAN(p, meta.key));
-        PUT_LIT(b, ":{");
+        o = room(b, o, KEY_ROOM);
+        o = LIT(o, ":{");
         if (meta.n_str) {
             struct ds_pb_span s;
             char vsep = '[';
-            PUT_LIT(b, "\"stringVal\":");
+            o = room(b, o, KEY_ROOM);
+            o = LIT(o, "\"stringVal\":");
             ds_pb_metaval_iter_init(&vi, p, &meta);
             while (ds_pb_metaval_next_str(&vi, &s)) {
-                ds_buf_putc(b, vsep);
-                put_str(b, SPAN(p, s));
+                o = key_str(b, o, vsep, "", 0, MSTR(s));
                 vsep = ',';
             }
-            ds_buf_putc(b, ']');
+            o = room(b, o, 1);
+            *o++ = ']';
         }
         if (meta.n_int) {
             int64_t v;
             char vsep = '[';
+            o = room(b, o, KEY_ROOM);
             if (meta.n_str)
-                ds_buf_putc(b, ',');
-            PUT_LIT(b, "\"intVal\":");
+                *o++ = ',';
+            o = LIT(o, "\"intVal\":");
             ds_pb_metaval_iter_init(&vi, p, &meta);
             while (ds_pb_metaval_next_int(&vi, &v)) {
-                ds_buf_putc(b, vsep);
-                ds_dns_put_i64(b, v);
+                o = key_i64(b, o, vsep, "", 0, v);
                 vsep = ',';
             }
-            ds_buf_putc(b, ']');
+            o = room(b, o, 1);
+            *o++ = ']';
         }
-        ds_buf_putc(b, '}');
+        o = room(b, o, 1);
+        *o++ = '}';
     }
-    if (sep == '{')
-        ds_buf_putc(b, '{');
-    ds_buf_putc(b, '}');
-    return DS_OK;
+    return put_close(b, o, sep, '}');
 }
 
-static int put_trace(struct ds_buf *b, const uint8_t *p, size_t len, const struct ds_pb_msg *m)
+static uint8_t *put_trace(struct ds_buf *b, uint8_t *o, const uint8_t *p, size_t len,
+                          const struct ds_pb_msg *m)
 {
     struct ds_pb_iter it;
     struct ds_pb_span item;
     char sep = '[';
-    PUT_LIT(b, ",\"trace\":");
+    o = room(b, o, KEY_ROOM);
+    o = LIT(o, ",\"trace\":");
     ds_pb_iter_trace(&it, p, len, m);
     while (ds_pb_iter_next(&it, &item)) {
         struct ds_pb_event ev;
         if (ds_pb_event_decode(p, item, &ev) != DS_OK)
-            return DS_EPROTO;
-        ds_buf_putc(b, sep);
+            return NULL;
+        o = room(b, o, 1);
+        *o++ = (uint8_t)sep;
         sep = ',';
         /* ts, event and start are required, so the object never starts with ',' */
-        PUT_LIT(b, "{\"ts\":");
-        ds_dns_put_i64(b, ev.ts);
-        PUT_LIT(b, ",\"event\":");
-        put_enum(b, ds_dns_pb_event_name(ev.event), ev.event);
-        PUT_LIT(b, ",\"start\":");
-        put_bool(b, ev.start);
-        if (ev.has & (1u << 4)) {
-            PUT_LIT(b, ",\"boolVal\":");
-            put_bool(b, ev.bool_val);
-        }
-        if (ev.has & (1u << 5)) {
-            PUT_LIT(b, ",\"intVal\":");
-            ds_dns_put_i64(b, ev.int_val);
-        }
-        if (ev.has & (1u << 6)) {
-            PUT_LIT(b, ",\"stringVal\":");
-            put_str(b, SPAN(p, ev.string_val));
-        }
-        if (ev.has & (1u << 7)) {
-            PUT_LIT(b, ",\"bytesVal\":");
-            put_hex(b, SPAN(p, ev.bytes_val));
-        }
-        if (ev.has & (1u << 8)) {
-            PUT_LIT(b, ",\"custom\":");
-            put_str(b, SPAN(p, ev.custom));
-        }
-        ds_buf_putc(b, '}');
+        o = key_i64(b, o, '{', KEY("\"ts\":"), ev.ts);
+        o = key_enum(b, o, ',', KEY("\"event\":"), ds_dns_pb_event(ev.event), ev.event);
+        o = key_bool(b, o, ',', KEY("\"start\":"), ev.start);
+        if (ev.has & (1u << 4))
+            o = key_bool(b, o, ',', KEY("\"boolVal\":"), ev.bool_val);
+        if (ev.has & (1u << 5))
+            o = key_i64(b, o, ',', KEY("\"intVal\":"), ev.int_val);
+        if (ev.has & (1u << 6))
+            o = key_str(b, o, ',', KEY("\"stringVal\":"), MSTR(ev.string_val));
+        if (ev.has & (1u << 7))
+            o = key_hex(b, o, ',', KEY("\"bytesVal\":"), SPAN(p, ev.bytes_val));
+        if (ev.has & (1u << 8))
+            o = key_str(b, o, ',', KEY("\"custom\":"), MSTR(ev.custom));
+        o = room(b, o, 1);
+        *o++ = '}';
     }
-    if (sep == '[')
-        ds_buf_putc(b, '[');
-    ds_buf_putc(b, ']');
-    return DS_OK;
+    return put_close(b, o, sep, ']');
 }
 
-static void put_header(struct ds_buf *b, const struct ds_rec *rec, const struct ds_enc_ctx *ctx)
+static uint8_t *put_header(struct ds_buf *b, uint8_t *o, const struct ds_rec *rec,
+                           const struct ds_enc_ctx *ctx)
 {
-    PUT_LIT(b, "{\"seq\":");
-    ds_dns_put_u64(b, rec->seq);
+    o = key_u64(b, o, '{', KEY("\"seq\":"), rec->seq);
     if (ctx && ctx->instance) {
-        PUT_LIT(b, ",\"instance\":");
-        put_cstr(b, ctx->instance);
+        const uint8_t *s = (const uint8_t *)ctx->instance;
+        size_t n = strlen(ctx->instance);
+        o = key_str(b, o, ',', KEY("\"instance\":"), s, n, s, s + n + 1);
     }
-    PUT_LIT(b, ",\"captured\":\"");
-    ds_dns_put_rfc3339_us(b, rec->time_us);
-    ds_buf_putc(b, '"');
+    return key_time_us(b, o, ',', KEY("\"captured\":"), rec->time_us);
 }
 
 static int enc_metrics(struct ds_buf *out, const struct ds_rec *rec, const struct ds_enc_ctx *ctx)
 {
     if (!rec->data || rec->len == 0)
         return DS_EPROTO;
-    ds_buf_grow(out, rec->len + 128);
-    put_header(out, rec, ctx);
-    PUT_LIT(out, ",\"type\":\"metrics\",\"metrics\":");
-    ds_buf_append(out, rec->data, rec->len);
-    ds_buf_putc(out, '}');
+    uint8_t *o = ds_buf_room(out, rec->len + 128);
+    o = put_header(out, o, rec, ctx);
+    o = room(out, o, rec->len + 64);
+    o = LIT(o, ",\"type\":\"metrics\",\"metrics\":");
+    memcpy(o, rec->data, rec->len);
+    o += rec->len;
+    *o++ = '}';
+    out->len = (size_t)(o - out->data);
     return DS_OK;
 }
 
@@ -462,148 +651,113 @@ int ds_enc_json(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
     if (ds_pb_scan(p, len, &m) != DS_OK)
         return DS_EPROTO;
 
-    size_t start = out->len;
-    int rc = DS_OK;
     struct ds_buf *b = out;
-    ds_buf_grow(b, 2 * len + 256); /* a typical event fits without regrowing */
+    size_t start = out->len;
+    uint8_t *o = ds_buf_room(b, 2 * len + 256); /* a typical event fits without regrowing */
 
-    put_header(b, rec, ctx);
-    PUT_LIT(b, ",\"type\":");
-    put_enum(b, ds_dns_pb_type_name(m.type), m.type);
-    if (HAS(&m, DS_PB_MESSAGE_ID)) {
-        PUT_LIT(b, ",\"messageId\":");
-        put_hex(b, SPAN(p, m.message_id));
-    }
-    if (HAS(&m, DS_PB_SERVER_IDENTITY)) {
-        PUT_LIT(b, ",\"serverIdentity\":");
-        put_str(b, SPAN(p, m.server_identity));
-    }
-    if (HAS(&m, DS_PB_SOCKET_FAMILY)) {
-        PUT_LIT(b, ",\"socketFamily\":");
-        put_enum(b, ds_dns_pb_family_name(m.socket_family), m.socket_family);
-    }
-    if (HAS(&m, DS_PB_SOCKET_PROTOCOL)) {
-        PUT_LIT(b, ",\"socketProtocol\":");
-        put_enum(b, ds_dns_pb_protocol_name(m.socket_protocol), m.socket_protocol);
-    }
-    if (HAS(&m, DS_PB_FROM)) {
-        PUT_LIT(b, ",\"from\":");
-        put_addr(b, SPAN(p, m.from));
-    }
-    if (HAS(&m, DS_PB_TO)) {
-        PUT_LIT(b, ",\"to\":");
-        put_addr(b, SPAN(p, m.to));
-    }
-    if (HAS(&m, DS_PB_FROM_PORT)) {
-        PUT_LIT(b, ",\"fromPort\":");
-        ds_dns_put_u64(b, m.from_port);
-    }
-    if (HAS(&m, DS_PB_TO_PORT)) {
-        PUT_LIT(b, ",\"toPort\":");
-        ds_dns_put_u64(b, m.to_port);
-    }
-    if (HAS(&m, DS_PB_IN_BYTES)) {
-        PUT_LIT(b, ",\"inBytes\":");
-        ds_dns_put_u64(b, m.in_bytes);
-    }
-    if (HAS(&m, DS_PB_TIME_SEC)) {
-        PUT_LIT(b, ",\"time\":");
-        put_time(b, m.time_sec, m.time_usec);
-    }
-    if (HAS(&m, DS_PB_ID)) {
-        PUT_LIT(b, ",\"id\":");
-        ds_dns_put_u64(b, m.id);
-    }
+    o = put_header(b, o, rec, ctx);
+    o = key_enum(b, o, ',', KEY("\"type\":"), ds_dns_pb_type(m.type), m.type);
+    if (HAS(&m, DS_PB_MESSAGE_ID))
+        o = key_hex(b, o, ',', KEY("\"messageId\":"), SPAN(p, m.message_id));
+    if (HAS(&m, DS_PB_SERVER_IDENTITY))
+        o = key_str(b, o, ',', KEY("\"serverIdentity\":"), MSTR(m.server_identity));
+    if (HAS(&m, DS_PB_SOCKET_FAMILY))
+        o = key_enum(b, o, ',', KEY("\"socketFamily\":"), ds_dns_pb_family(m.socket_family),
+                     m.socket_family);
+    if (HAS(&m, DS_PB_SOCKET_PROTOCOL))
+        o = key_enum(b, o, ',', KEY("\"socketProtocol\":"),
+                     ds_dns_pb_protocol(m.socket_protocol), m.socket_protocol);
+    if (HAS(&m, DS_PB_FROM))
+        o = key_addr(b, o, ',', KEY("\"from\":"), SPAN(p, m.from));
+    if (HAS(&m, DS_PB_TO))
+        o = key_addr(b, o, ',', KEY("\"to\":"), SPAN(p, m.to));
+    if (HAS(&m, DS_PB_FROM_PORT))
+        o = key_u64(b, o, ',', KEY("\"fromPort\":"), m.from_port);
+    if (HAS(&m, DS_PB_TO_PORT))
+        o = key_u64(b, o, ',', KEY("\"toPort\":"), m.to_port);
+    if (HAS(&m, DS_PB_IN_BYTES))
+        o = key_u64(b, o, ',', KEY("\"inBytes\":"), m.in_bytes);
+    if (HAS(&m, DS_PB_TIME_SEC))
+        o = key_time(b, o, ',', KEY("\"time\":"), m.time_sec, m.time_usec);
+    if (HAS(&m, DS_PB_ID))
+        o = key_u64(b, o, ',', KEY("\"id\":"), m.id);
     if (HAS(&m, DS_PB_QUESTION)) {
         char sep = '{';
-        PUT_LIT(b, ",\"question\":");
+        o = room(b, o, KEY_ROOM);
+        o = LIT(o, ",\"question\":");
         if (m.q_has & (1u << DS_PB_Q_NAME)) {
-            PUT_KEY(b, sep, "\"qName\":");
-            put_str(b, SPAN(p, m.qname));
+            o = key_str(b, o, sep, KEY("\"qName\":"), MSTR(m.qname));
+            sep = ',';
         }
         if (m.q_has & (1u << DS_PB_Q_TYPE)) {
-            PUT_KEY(b, sep, "\"qType\":\"");
-            ds_dns_put_qtype(b, m.qtype);
-            ds_buf_putc(b, '"');
+            o = key_qtype(b, o, sep, KEY("\"qType\":"), m.qtype);
+            sep = ',';
         }
         if (m.q_has & (1u << DS_PB_Q_CLASS)) {
-            PUT_KEY(b, sep, "\"qClass\":\"");
-            ds_dns_put_class(b, m.qclass);
-            ds_buf_putc(b, '"');
+            o = key_class(b, o, sep, KEY("\"qClass\":"), m.qclass);
+            sep = ',';
         }
-        put_close(b, sep);
+        o = put_close(b, o, sep, '}');
     }
-    if (HAS(&m, DS_PB_RESPONSE) && put_response(b, p, len, &m) != DS_OK)
-        rc = DS_EPROTO;
-    if (HAS(&m, DS_PB_ORIGINAL_REQUESTOR_SUBNET)) {
-        PUT_LIT(b, ",\"originalRequestorSubnet\":");
-        put_addr(b, SPAN(p, m.original_requestor_subnet));
-    }
-    if (HAS(&m, DS_PB_REQUESTOR_ID)) {
-        PUT_LIT(b, ",\"requestorId\":");
-        put_str(b, SPAN(p, m.requestor_id));
-    }
-    if (HAS(&m, DS_PB_INITIAL_REQUEST_ID)) {
-        PUT_LIT(b, ",\"initialRequestId\":");
-        put_hex(b, SPAN(p, m.initial_request_id));
-    }
-    if (HAS(&m, DS_PB_DEVICE_ID)) {
-        PUT_LIT(b, ",\"deviceId\":");
-        put_hex(b, SPAN(p, m.device_id));
-    }
-    if (HAS(&m, DS_PB_NEWLY_OBSERVED_DOMAIN)) {
-        PUT_LIT(b, ",\"newlyObservedDomain\":");
-        put_bool(b, m.newly_observed_domain);
-    }
-    if (HAS(&m, DS_PB_DEVICE_NAME)) {
-        PUT_LIT(b, ",\"deviceName\":");
-        put_str(b, SPAN(p, m.device_name));
-    }
-    if (m.meta_count && put_meta(b, p, len, &m) != DS_OK)
-        rc = DS_EPROTO;
-    if (m.trace_count && put_trace(b, p, len, &m) != DS_OK)
-        rc = DS_EPROTO;
-    if (HAS(&m, DS_PB_HTTP_VERSION)) {
-        PUT_LIT(b, ",\"httpVersion\":");
-        put_enum(b, ds_dns_pb_http_name(m.http_version), m.http_version);
-    }
-    if (HAS(&m, DS_PB_WORKER_ID)) {
-        PUT_LIT(b, ",\"workerId\":");
-        ds_dns_put_u64(b, m.worker_id);
-    }
-    if (HAS(&m, DS_PB_PACKET_CACHE_HIT)) {
-        PUT_LIT(b, ",\"packetCacheHit\":");
-        put_bool(b, m.packet_cache_hit);
-    }
-    if (HAS(&m, DS_PB_OUTGOING_QUERIES)) {
-        PUT_LIT(b, ",\"outgoingQueries\":");
-        ds_dns_put_u64(b, m.outgoing_queries);
-    }
-    if (HAS(&m, DS_PB_HEADER_FLAGS)) {
-        PUT_LIT(b, ",\"headerFlags\":");
-        ds_dns_put_u64(b, m.header_flags);
-    }
-    if (HAS(&m, DS_PB_EDNS_VERSION)) {
-        PUT_LIT(b, ",\"ednsVersion\":");
-        ds_dns_put_u64(b, m.edns_version);
-    }
-    if (HAS(&m, DS_PB_EDE)) {
-        PUT_LIT(b, ",\"ede\":");
-        ds_dns_put_u64(b, m.ede);
-    }
-    if (HAS(&m, DS_PB_EDE_TEXT)) {
-        PUT_LIT(b, ",\"edeText\":");
-        put_str(b, SPAN(p, m.ede_text));
-    }
-    if (HAS(&m, DS_PB_OPEN_TELEMETRY_TRACE_ID)) {
-        PUT_LIT(b, ",\"openTelemetryTraceID\":");
-        put_hex(b, SPAN(p, m.open_telemetry_trace_id));
-    }
-    ds_buf_putc(b, '}');
-
-    if (rc != DS_OK)
+    if (HAS(&m, DS_PB_RESPONSE))
+        o = put_response(b, o, p, len, &m);
+    if (o && HAS(&m, DS_PB_ORIGINAL_REQUESTOR_SUBNET))
+        o = key_addr(b, o, ',', KEY("\"originalRequestorSubnet\":"),
+                     SPAN(p, m.original_requestor_subnet));
+    if (!o) {
         out->len = start; /* nothing appended on error */
-    return rc;
+        return DS_EPROTO;
+    }
+    if (HAS(&m, DS_PB_REQUESTOR_ID))
+        o = key_str(b, o, ',', KEY("\"requestorId\":"), MSTR(m.requestor_id));
+    if (HAS(&m, DS_PB_INITIAL_REQUEST_ID))
+        o = key_hex(b, o, ',', KEY("\"initialRequestId\":"), SPAN(p, m.initial_request_id));
+    if (HAS(&m, DS_PB_DEVICE_ID))
+        o = key_hex(b, o, ',', KEY("\"deviceId\":"), SPAN(p, m.device_id));
+    if (HAS(&m, DS_PB_NEWLY_OBSERVED_DOMAIN))
+        o = key_bool(b, o, ',', KEY("\"newlyObservedDomain\":"), m.newly_observed_domain);
+    if (HAS(&m, DS_PB_DEVICE_NAME))
+        o = key_str(b, o, ',', KEY("\"deviceName\":"), MSTR(m.device_name));
+    if (m.meta_count)
+        o = put_meta(b, o, p, len, &m);
+    if (o && m.trace_count)
+        o = put_trace(b, o, p, len, &m);
+    if (!o) {
+        out->len = start;
+        return DS_EPROTO;
+    }
+    if (HAS(&m, DS_PB_HTTP_VERSION))
+        o = key_enum(b, o, ',', KEY("\"httpVersion\":"), ds_dns_pb_http(m.http_version),
+                     m.http_version);
+    if (HAS(&m, DS_PB_WORKER_ID))
+        o = key_u64(b, o, ',', KEY("\"workerId\":"), m.worker_id);
+    if (HAS(&m, DS_PB_PACKET_CACHE_HIT))
+        o = key_bool(b, o, ',', KEY("\"packetCacheHit\":"), m.packet_cache_hit);
+    if (HAS(&m, DS_PB_OUTGOING_QUERIES))
+        o = key_u64(b, o, ',', KEY("\"outgoingQueries\":"), m.outgoing_queries);
+    if (HAS(&m, DS_PB_HEADER_FLAGS))
+        o = key_u64(b, o, ',', KEY("\"headerFlags\":"), m.header_flags);
+    if (HAS(&m, DS_PB_EDNS_VERSION))
+        o = key_u64(b, o, ',', KEY("\"ednsVersion\":"), m.edns_version);
+    if (HAS(&m, DS_PB_EDE))
+        o = key_u64(b, o, ',', KEY("\"ede\":"), m.ede);
+    if (HAS(&m, DS_PB_EDE_TEXT))
+        o = key_str(b, o, ',', KEY("\"edeText\":"), MSTR(m.ede_text));
+    if (HAS(&m, DS_PB_OPEN_TELEMETRY_TRACE_ID))
+        o = key_hex(b, o, ',', KEY("\"openTelemetryTraceID\":"),
+                    SPAN(p, m.open_telemetry_trace_id));
+    o = room(b, o, 1);
+    *o++ = '}';
+    out->len = (size_t)(o - out->data);
+    return DS_OK;
 }
 
-void ds_enc_json_string(struct ds_buf *out, const char *s) { put_cstr(out, s); }
+void ds_enc_json_string(struct ds_buf *out, const char *s)
+{
+    size_t n = strlen(s);
+    uint8_t *o = ds_buf_room(out, ESC_ROOM(n) + 2);
+    *o++ = '"';
+    o = put_escaped(o, (const uint8_t *)s, n, (const uint8_t *)s, (const uint8_t *)s + n + 1);
+    *o++ = '"';
+    out->len = (size_t)(o - out->data);
+}
