@@ -476,6 +476,97 @@ static void test_addr_text(void)
     ASSERT_TRUE(strstr(out_text, "\"from\":\"::1\",\"to\":\"::ffff:192.0.2.1\"}") != NULL);
 }
 
+/* The writers work a word at a time with fixed-size copies into reserved room, so their
+ * edges get checked against plain references: a string and a bytes field of every length
+ * up to 40 with a special byte at every position, the string last in an exactly-sized
+ * heap message (under ASan, any read past the message fails), numbers at every digit
+ * count, every IPv4 octet. */
+static size_t ref_escape(char *o, const uint8_t *s, size_t n)
+{
+    char *start = o;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if (c == '"' || c == '\\')
+            o += sprintf(o, "\\%c", c);
+        else if (c == '\n')
+            o += sprintf(o, "\\n");
+        else if (c < 0x20)
+            o += sprintf(o, "\\u%04x", c);
+        else if (c == 0xc3 && i + 1 < n && s[i + 1] == 0xa9) /* é, the only valid UTF-8 here */
+            *o++ = (char)c, *o++ = (char)s[++i];
+        else if (c >= 0x80)
+            o += sprintf(o, "\xef\xbf\xbd");
+        else
+            *o++ = (char)c;
+    }
+    return (size_t)(o - start);
+}
+
+static void test_json_writer_edges(void)
+{
+    static const uint8_t specials[][2] = {{'"'}, {'\\'}, {'\n'}, {0x01}, {0xff}, {0xc3, 0xa9},
+                                          {0xc3}, {0x7f}};
+    struct ds_buf b = {0};
+    struct ds_enc_ctx noinst = {0};
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t at = 0; at <= n; at++) {
+            for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+                uint8_t s[48];
+                memset(s, 'a' + (int)(n % 26), n);
+                if (at < n)
+                    memcpy(s + at, specials[k], at + 1 < n && specials[k][1] ? 2 : 1);
+                /* type 1, deviceId (17) = s, serverIdentity (3) = s, last */
+                uint8_t *p = malloc(2 + 3 + n + 2 + n);
+                size_t len = 0;
+                p[len++] = 0x08, p[len++] = 0x01;
+                p[len++] = 0x8a, p[len++] = 0x01, p[len++] = (uint8_t)n;
+                memcpy(p + len, s, n), len += n;
+                p[len++] = 0x1a, p[len++] = (uint8_t)n;
+                memcpy(p + len, s, n), len += n;
+                char want[512], *w = want;
+                w += sprintf(w, ",\"serverIdentity\":\"");
+                w += ref_escape(w, s, n);
+                w += sprintf(w, "\",\"deviceId\":\"");
+                for (size_t i = 0; i < n; i++)
+                    w += sprintf(w, "%02x", s[i]);
+                w += sprintf(w, "\"}");
+                struct ds_rec r = rec_of(p, len, 1);
+                ds_buf_reset(&b);
+                ASSERT_OK(ds_enc_json(&b, &r, &noinst));
+                size_t wl = (size_t)(w - want);
+                ASSERT_TRUE(b.len > wl);
+                ASSERT_MEM_EQ(b.data + b.len - wl, want, wl);
+                free(p);
+            }
+        }
+    }
+    /* numbers: 0, 9, 10, 99, 100, ... at every digit count, and the extremes */
+    char want[32];
+    for (uint64_t p10 = 1, i = 0; i < 20; i++, p10 *= 10) {
+        for (uint64_t v = p10 - 1; v <= p10; v++) {
+            ds_buf_reset(&b);
+            ds_dns_put_u64(&b, v);
+            snprintf(want, sizeof want, "%" PRIu64, v);
+            ASSERT_EQ(b.len, strlen(want));
+            ASSERT_MEM_EQ(b.data, want, b.len);
+        }
+    }
+    ds_buf_reset(&b);
+    ds_dns_put_u64(&b, UINT64_MAX);
+    ds_dns_put_i64(&b, INT64_MIN);
+    ds_buf_putc(&b, 0);
+    ASSERT_STR_EQ((char *)b.data, "18446744073709551615-9223372036854775808");
+    /* every IPv4 octet in every position */
+    for (unsigned v = 0; v < 256; v++) {
+        uint8_t a[4] = {(uint8_t)v, (uint8_t)(255 - v), (uint8_t)(v / 3), (uint8_t)(v * 7)};
+        char t[DS_DNS_ADDR_TEXT_MAX];
+        snprintf(want, sizeof want, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+        ASSERT_EQ(ds_dns_addr_text(a, 4, t), strlen(want));
+        ASSERT_STR_EQ(t, want);
+    }
+    ds_buf_free(&b);
+}
+
 static void test_time_text(void)
 {
     struct ds_buf b = {0};
@@ -509,11 +600,11 @@ static void test_time_text(void)
     ds_buf_putc(&b, 0);
     ASSERT_STR_EQ((char *)b.data, "2026-11-22T00:00:29.000000Z 2026-11-22T00:00:29.999999Z "
                                   "2026-11-22T00:00:30.000001Z 2026-11-22T00:00:29.000123Z ");
-    /* more seconds in turn than the cache holds (4), in changing orders: every text is
-     * the platform's gmtime of its second */
-    for (unsigned i = 0; i < 600; i++) {
-        uint64_t sec = 1795305629ull + (i * 7u + i / 50u) % 6u * 90061u;
-        uint64_t us = sec * 1000000u + i * 1667u;
+    /* seconds in changing orders, some of them sharing a cache slot (the cache holds 16,
+     * by second mod 16): every text is the platform's gmtime of its second */
+    for (unsigned i = 0; i < 1200; i++) {
+        uint64_t sec = 1795305629ull + (i * 7u + i / 50u) % 6u * (i < 600 ? 90061u : 16u);
+        uint64_t us = sec * 1000000u + i % 600u * 1667u;
         struct ds_tm tm;
         char want[64];
         ds_time_utc((int64_t)sec, &tm);
@@ -719,7 +810,8 @@ static void test_pdns_framing(void)
 DS_TEST_MAIN(DS_TEST(test_json_dnsdist_golden), DS_TEST(test_json_recursor_golden),
              DS_TEST(test_json_appends), DS_TEST(test_json_every_field),
              DS_TEST(test_json_unknown_enums), DS_TEST(test_json_empty_parts),
-             DS_TEST(test_json_escaping), DS_TEST(test_addr_text), DS_TEST(test_time_text),
+             DS_TEST(test_json_escaping), DS_TEST(test_addr_text),
+             DS_TEST(test_json_writer_edges), DS_TEST(test_time_text),
              DS_TEST(test_json_metrics), DS_TEST(test_malformed_appends_nothing),
              DS_TEST(test_bind_fixture_lines), DS_TEST(test_bind_flags_and_forms),
              DS_TEST(test_pdns_framing), DS_TEST(test_json_never_emits_lf))
