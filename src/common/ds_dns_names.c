@@ -332,6 +332,29 @@ const char ds_dns_digit_pairs[201] = "000102030405060708091011121314151617181920
                                      "50515253545556575859606162636465666768697071727374"
                                      "75767778798081828384858687888990919293949596979899";
 
+const uint64_t ds_dns_pow10[20] = {
+    1u,
+    10u,
+    100u,
+    1000u,
+    10000u,
+    100000u,
+    1000000u,
+    10000000u,
+    100000000u,
+    1000000000u,
+    10000000000u,
+    100000000000u,
+    1000000000000u,
+    10000000000000u,
+    100000000000000u,
+    1000000000000000u,
+    10000000000000000u,
+    100000000000000000u,
+    1000000000000000000u,
+    10000000000000000000u,
+};
+
 static char *put_2(char *o, unsigned v)
 {
     memcpy(o, ds_dns_digit_pairs + 2 * v, 2);
@@ -408,25 +431,9 @@ static _Thread_local struct sec_text sec_cache[SEC_CACHE] = {
 #define NAMES_COLD
 #endif
 
-static NAMES_COLD void second_text_fill(struct sec_text *e, int64_t sec)
+/* The cached text of the second, then ".uuuuuuZ". */
+static inline uint8_t *put_time_text(uint8_t *o, const struct sec_text *t, unsigned frac)
 {
-    e->len = format_second(e->text, sec);
-    e->sec = sec;
-}
-
-static const struct sec_text *second_text(int64_t sec)
-{
-    struct sec_text *e = &sec_cache[(uint64_t)sec % SEC_CACHE];
-    if (e->sec != sec)
-        second_text_fill(e, sec);
-    return e;
-}
-
-uint8_t *ds_dns_rfc3339_us_at(uint8_t *o, uint64_t us)
-{
-    uint64_t sec = us / 1000000u; /* < 2^45: always fits */
-    unsigned frac = (unsigned)(us - sec * 1000000u);
-    const struct sec_text *t = second_text((int64_t)sec);
     memcpy(o, t->text, sizeof(t->text));
     o += t->len;
     o[0] = '.';
@@ -436,6 +443,30 @@ uint8_t *ds_dns_rfc3339_us_at(uint8_t *o, uint64_t us)
     memcpy(o + 5, ds_dns_digit_pairs + 2 * lo, 2);
     o[7] = 'Z';
     return o + 8;
+}
+
+/* A miss: format the second into its slot.  Out of line and entered by a tail call, so
+ * the hit path saves no registers. */
+static NAMES_COLD uint8_t *rfc3339_miss(uint8_t *o, struct sec_text *e, uint64_t sec,
+                                        unsigned frac)
+{
+    e->len = format_second(e->text, (int64_t)sec);
+    e->sec = (int64_t)sec;
+    return put_time_text(o, e, frac);
+}
+
+uint8_t *ds_dns_rfc3339_at(uint8_t *o, uint64_t sec, uint32_t usec)
+{
+    struct sec_text *e = &sec_cache[sec % SEC_CACHE];
+    if (e->sec != (int64_t)sec)
+        return rfc3339_miss(o, e, sec, usec);
+    return put_time_text(o, e, usec);
+}
+
+uint8_t *ds_dns_rfc3339_us_at(uint8_t *o, uint64_t us)
+{
+    uint64_t sec = us / 1000000u; /* < 2^45: always fits */
+    return ds_dns_rfc3339_at(o, sec, (uint32_t)(us - sec * 1000000u));
 }
 
 void ds_dns_put_rfc3339_us(struct ds_buf *b, uint64_t us)
