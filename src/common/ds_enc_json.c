@@ -26,21 +26,27 @@
 
 /* ---- room and literals -------------------------------------------------------------- */
 
-/* The encoder writes at o, a pointer into b's data; b->len is set once at the end. */
+/* Where the encoder writes: o, a pointer into b's data, and the end of b's capacity.
+ * Passed and returned by value, so both can stay in registers (a store through o may
+ * alias b's fields, which would otherwise be reloaded at every check); b->len is set once
+ * at the end.  A section that meets a malformed part returns o == NULL. */
+struct jw {
+    uint8_t *o, *end;
+};
 
-static JSON_COLD uint8_t *grow_at(struct ds_buf *b, uint8_t *o, size_t n)
+static JSON_COLD struct jw grow_at(struct ds_buf *b, struct jw w, size_t n)
 {
-    b->len = (size_t)(o - b->data);
+    b->len = (size_t)(w.o - b->data);
     ds_buf_grow(b, n);
-    return b->data + b->len;
+    return (struct jw){b->data + b->len, b->data + b->cap};
 }
 
-/* Room for n bytes at o; returns o, moved when the buffer had to grow. */
-JSON_INLINE uint8_t *room(struct ds_buf *b, uint8_t *o, size_t n)
+/* Room for n bytes at w.o; w moves when the buffer has to grow. */
+JSON_INLINE struct jw room(struct ds_buf *b, struct jw w, size_t n)
 {
-    if ((size_t)(b->data + b->cap - o) < n)
-        o = grow_at(b, o, n);
-    return o;
+    if ((size_t)(w.end - w.o) < n)
+        w = grow_at(b, w, n);
+    return w;
 }
 
 /* A string literal as a fixed-size copy; evaluates to the end of what it wrote. */
@@ -50,6 +56,7 @@ JSON_INLINE uint8_t *room(struct ds_buf *b, uint8_t *o, size_t n)
  * KEY_ROOM bytes with their separator. */
 #define KEY(s) (s), (sizeof(s) - 1)
 #define KEY_ROOM 32u
+_Static_assert(sizeof(",\"originalRequestorSubnet\":") <= KEY_ROOM, "the longest key fits");
 
 /* The separator (',' between members, '{' or '[' before the first) and the key. */
 JSON_INLINE uint8_t *put_key(uint8_t *o, char sep, const char *k, size_t kl)
@@ -239,15 +246,15 @@ static uint8_t *put_escaped(uint8_t *o, const uint8_t *s, size_t n, const uint8_
 }
 
 /* A string s[0..n), lying inside the readable bytes [lo, hi). */
-JSON_INLINE uint8_t *key_str(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+JSON_INLINE struct jw key_str(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
                              const uint8_t *s, size_t n, const uint8_t *lo, const uint8_t *hi)
 {
-    o = room(b, o, KEY_ROOM + ESC_ROOM(n));
-    o = put_key(o, sep, k, kl);
-    *o++ = '"';
-    o = put_escaped(o, s, n, lo, hi);
-    *o++ = '"';
-    return o;
+    w = room(b, w, KEY_ROOM + ESC_ROOM(n));
+    w.o = put_key(w.o, sep, k, kl);
+    *w.o++ = '"';
+    w.o = put_escaped(w.o, s, n, lo, hi);
+    *w.o++ = '"';
+    return w;
 }
 
 /* ---- other values -------------------------------------------------------------------- */
@@ -269,98 +276,111 @@ static uint8_t *put_hex(uint8_t *o, const uint8_t *s, size_t n)
 {
     size_t i = 0;
     *o++ = '"';
-    for (; i + 4 <= n; i += 4, o += 8)
-        store_le64(o, hex_digits8((uint32_t)s[i] | (uint32_t)s[i + 1] << 8 |
-                                  (uint32_t)s[i + 2] << 16 | (uint32_t)s[i + 3] << 24));
+    for (; i + 8 <= n; i += 8, o += 16) {
+        uint64_t x = load_le64(s + i);
+        store_le64(o, hex_digits8((uint32_t)x));
+        store_le64(o + 8, hex_digits8((uint32_t)(x >> 32)));
+    }
     for (; i < n; i++, o += 2)
         memcpy(o, hex_pairs + 2 * s[i], 2);
     *o++ = '"';
     return o;
 }
 
-JSON_INLINE uint8_t *key_hex(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+JSON_INLINE struct jw key_hex(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
                              const uint8_t *s, size_t n)
 {
-    o = room(b, o, KEY_ROOM + 2 * (size_t)n + 2);
-    return put_hex(put_key(o, sep, k, kl), s, n);
+    w = room(b, w, KEY_ROOM + 2 * (size_t)n + 2);
+    w.o = put_hex(put_key(w.o, sep, k, kl), s, n);
+    return w;
 }
 
 /* An address of 4 or 16 bytes as text; any other length as hex. */
-JSON_INLINE uint8_t *key_addr(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+JSON_INLINE struct jw key_addr(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
                               const uint8_t *s, size_t n)
 {
     if (n != 4 && n != 16)
-        return key_hex(b, o, sep, k, kl, s, n);
-    o = room(b, o, KEY_ROOM + DS_DNS_ADDR_ROOM + 2);
-    o = put_key(o, sep, k, kl);
-    *o++ = '"';
-    o = ds_dns_addr_at(o, s, n);
-    *o++ = '"';
-    return o;
+        return key_hex(b, w, sep, k, kl, s, n);
+    w = room(b, w, KEY_ROOM + DS_DNS_ADDR_ROOM + 2);
+    w.o = put_key(w.o, sep, k, kl);
+    *w.o++ = '"';
+    w.o = ds_dns_addr_at(w.o, s, n);
+    *w.o++ = '"';
+    return w;
 }
 
-JSON_INLINE uint8_t *key_u64(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+JSON_INLINE struct jw key_u64(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
                              uint64_t v)
 {
-    o = room(b, o, KEY_ROOM + DS_DNS_NUM_ROOM);
-    return ds_dns_u64_at(put_key(o, sep, k, kl), v);
+    w = room(b, w, KEY_ROOM + DS_DNS_NUM_ROOM);
+    w.o = ds_dns_u64_at(put_key(w.o, sep, k, kl), v);
+    return w;
 }
 
-JSON_INLINE uint8_t *key_i64(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+JSON_INLINE struct jw key_i64(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
                              int64_t v)
 {
-    o = room(b, o, KEY_ROOM + DS_DNS_NUM_ROOM);
-    return ds_dns_i64_at(put_key(o, sep, k, kl), v);
+    w = room(b, w, KEY_ROOM + DS_DNS_NUM_ROOM);
+    w.o = ds_dns_i64_at(put_key(w.o, sep, k, kl), v);
+    return w;
 }
 
 /* An enum as its name, or the number as a string when the value has no name. */
-JSON_INLINE uint8_t *key_enum(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+JSON_INLINE struct jw key_enum(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
                               const struct ds_dns_name32 *name, uint64_t v)
 {
-    o = room(b, o, KEY_ROOM + DS_DNS_NAME32_ROOM + DS_DNS_NUM_ROOM + 2);
-    o = put_key(o, sep, k, kl);
-    *o++ = '"';
-    o = name ? ds_dns_name32_at(o, name) : ds_dns_u64_at(o, v);
-    *o++ = '"';
-    return o;
+    w = room(b, w, KEY_ROOM + DS_DNS_NAME32_ROOM + DS_DNS_NUM_ROOM + 2);
+    w.o = put_key(w.o, sep, k, kl);
+    *w.o++ = '"';
+    w.o = name ? ds_dns_name32_at(w.o, name) : ds_dns_u64_at(w.o, v);
+    *w.o++ = '"';
+    return w;
 }
 
-JSON_INLINE uint8_t *key_bool(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+JSON_INLINE struct jw key_bool(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
                               bool v)
 {
-    o = room(b, o, KEY_ROOM + 5);
-    o = put_key(o, sep, k, kl);
-    return v ? LIT(o, "true") : LIT(o, "false");
+    w = room(b, w, KEY_ROOM + 5);
+    w.o = put_key(w.o, sep, k, kl);
+    w.o = v ? LIT(w.o, "true") : LIT(w.o, "false");
+    return w;
 }
 
-JSON_INLINE uint8_t *key_time_us(struct ds_buf *b, uint8_t *o, char sep, const char *k,
+JSON_INLINE struct jw key_time_us(struct ds_buf *b, struct jw w, char sep, const char *k,
                                  size_t kl, uint64_t us)
 {
-    o = room(b, o, KEY_ROOM + DS_DNS_TIME_ROOM + 2);
-    o = put_key(o, sep, k, kl);
-    *o++ = '"';
-    o = ds_dns_rfc3339_us_at(o, us);
-    *o++ = '"';
-    return o;
+    w = room(b, w, KEY_ROOM + DS_DNS_TIME_ROOM + 2);
+    w.o = put_key(w.o, sep, k, kl);
+    *w.o++ = '"';
+    w.o = ds_dns_rfc3339_us_at(w.o, us);
+    *w.o++ = '"';
+    return w;
 }
 
-JSON_INLINE uint8_t *key_time(struct ds_buf *b, uint8_t *o, char sep, const char *k, size_t kl,
+JSON_INLINE struct jw key_time(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
                               uint32_t sec, uint32_t usec)
 {
-    return key_time_us(b, o, sep, k, kl, (uint64_t)sec * 1000000u + usec);
+    if (usec >= 1000000u) /* not from a real clock: carry into the seconds */
+        return key_time_us(b, w, sep, k, kl, (uint64_t)sec * 1000000u + usec);
+    w = room(b, w, KEY_ROOM + DS_DNS_TIME_ROOM + 2);
+    w.o = put_key(w.o, sep, k, kl);
+    *w.o++ = '"';
+    w.o = ds_dns_rfc3339_at(w.o, sec, usec);
+    *w.o++ = '"';
+    return w;
 }
 
 /* qType, type, qClass, class, rcode: the mnemonic or its fallback, as a string. */
 #define KEY_MNEM(fn)                                                                      \
-    JSON_INLINE uint8_t *key_##fn(struct ds_buf *b, uint8_t *o, char sep, const char *k,   \
+    JSON_INLINE struct jw key_##fn(struct ds_buf *b, struct jw w, char sep, const char *k, \
                                   size_t kl, uint32_t v)                                  \
     {                                                                                     \
-        o = room(b, o, KEY_ROOM + DS_DNS_MNEM_ROOM + 2);                                  \
-        o = put_key(o, sep, k, kl);                                                       \
-        *o++ = '"';                                                                       \
-        o = ds_dns_##fn##_at(o, v);                                                       \
-        *o++ = '"';                                                                       \
-        return o;                                                                         \
+        w = room(b, w, KEY_ROOM + DS_DNS_MNEM_ROOM + 2);                                  \
+        w.o = put_key(w.o, sep, k, kl);                                                   \
+        *w.o++ = '"';                                                                     \
+        w.o = ds_dns_##fn##_at(w.o, v);                                                   \
+        *w.o++ = '"';                                                                     \
+        return w;                                                                         \
     }
 KEY_MNEM(qtype)
 KEY_MNEM(class)
@@ -368,13 +388,13 @@ KEY_MNEM(rcode)
 
 /* Closes an object or array whose members were opened with sep (or writes {} / [] when
  * there were none: sep is still the opening character). */
-JSON_INLINE uint8_t *put_close(struct ds_buf *b, uint8_t *o, char sep, char close)
+JSON_INLINE struct jw put_close(struct ds_buf *b, struct jw w, char sep, char close)
 {
-    o = room(b, o, 2);
+    w = room(b, w, 2);
     if (sep == '{' || sep == '[')
-        *o++ = (uint8_t)sep;
-    *o++ = (uint8_t)close;
-    return o;
+        *w.o++ = (uint8_t)sep;
+    *w.o++ = (uint8_t)close;
+    return w;
 }
 
 #define SPAN(p, s) ((p) + (s).off), ((s).len)
@@ -384,7 +404,7 @@ JSON_INLINE uint8_t *put_close(struct ds_buf *b, uint8_t *o, char sep, char clos
 /* ---- sections ------------------------------------------------------------------------ */
 
 /* rdata in readable form: addresses for A/AAAA, text for name and TXT types, else hex. */
-static uint8_t *key_rdata(struct ds_buf *b, uint8_t *o, char sep, const uint8_t *p,
+static struct jw key_rdata(struct ds_buf *b, struct jw w, char sep, const uint8_t *p,
                           size_t len, const struct ds_pb_rr *rr)
 {
     const uint8_t *d = p + rr->rdata.off;
@@ -393,7 +413,7 @@ static uint8_t *key_rdata(struct ds_buf *b, uint8_t *o, char sep, const uint8_t 
     case 1: /* A */
     case 28: /* AAAA */
         if (n == (rr->type == 1 ? 4u : 16u))
-            return key_addr(b, o, sep, KEY("\"rdata\":"), d, n);
+            return key_addr(b, w, sep, KEY("\"rdata\":"), d, n);
         break;
     case 2:  /* NS */
     case 5:  /* CNAME */
@@ -402,14 +422,14 @@ static uint8_t *key_rdata(struct ds_buf *b, uint8_t *o, char sep, const uint8_t 
     case 16: /* TXT: presentation text, quotes included */
     case 33: /* SRV: the target only */
     case 99: /* SPF */
-        return key_str(b, o, sep, KEY("\"rdata\":"), d, n, p, p + len);
+        return key_str(b, w, sep, KEY("\"rdata\":"), d, n, p, p + len);
     default:
         break;
     }
-    return key_hex(b, o, sep, KEY("\"rdata\":"), d, n);
+    return key_hex(b, w, sep, KEY("\"rdata\":"), d, n);
 }
 
-static uint8_t *put_rrs(struct ds_buf *b, uint8_t *o, const uint8_t *p, size_t len,
+static struct jw put_rrs(struct ds_buf *b, struct jw w, const uint8_t *p, size_t len,
                         const struct ds_pb_msg *m)
 {
     struct ds_pb_iter it;
@@ -419,220 +439,220 @@ static uint8_t *put_rrs(struct ds_buf *b, uint8_t *o, const uint8_t *p, size_t l
     ds_pb_iter_rrs(&it, p, len, m);
     while (ds_pb_iter_next(&it, &item)) {
         if (ds_pb_rr_decode(p, item, &rr) != DS_OK)
-            return NULL;
-        o = room(b, o, 1);
-        *o++ = (uint8_t)asep;
+            return (struct jw){NULL, NULL};
+        w = room(b, w, 1);
+        *w.o++ = (uint8_t)asep;
         asep = ',';
         char sep = '{';
         if (rr.has & (1u << 1)) {
-            o = key_str(b, o, sep, KEY("\"name\":"), MSTR(rr.name));
+            w = key_str(b, w, sep, KEY("\"name\":"), MSTR(rr.name));
             sep = ',';
         }
         if (rr.has & (1u << 2)) {
-            o = key_qtype(b, o, sep, KEY("\"type\":"), rr.type);
+            w = key_qtype(b, w, sep, KEY("\"type\":"), rr.type);
             sep = ',';
         }
         if (rr.has & (1u << 3)) {
-            o = key_class(b, o, sep, KEY("\"class\":"), rr.rclass);
+            w = key_class(b, w, sep, KEY("\"class\":"), rr.rclass);
             sep = ',';
         }
         if (rr.has & (1u << 4)) {
-            o = key_u64(b, o, sep, KEY("\"ttl\":"), rr.ttl);
+            w = key_u64(b, w, sep, KEY("\"ttl\":"), rr.ttl);
             sep = ',';
         }
         if (rr.has & (1u << 5)) {
-            o = key_rdata(b, o, sep, p, len, &rr);
+            w = key_rdata(b, w, sep, p, len, &rr);
             sep = ',';
         }
         if (rr.has & (1u << 6)) {
-            o = key_bool(b, o, sep, KEY("\"udr\":"), rr.udr);
+            w = key_bool(b, w, sep, KEY("\"udr\":"), rr.udr);
             sep = ',';
         }
-        o = put_close(b, o, sep, '}');
+        w = put_close(b, w, sep, '}');
     }
-    return put_close(b, o, asep, ']');
+    return put_close(b, w, asep, ']');
 }
 
-static uint8_t *put_response(struct ds_buf *b, uint8_t *o, const uint8_t *p, size_t len,
+static struct jw put_response(struct ds_buf *b, struct jw w, const uint8_t *p, size_t len,
                              const struct ds_pb_msg *m)
 {
     uint32_t h = m->r_has;
     char sep = '{';
-    o = room(b, o, KEY_ROOM);
-    o = LIT(o, ",\"response\":");
+    w = room(b, w, KEY_ROOM);
+    w.o = LIT(w.o, ",\"response\":");
     if (h & (1u << DS_PB_R_RCODE)) {
-        o = key_rcode(b, o, sep, KEY("\"rcode\":"), m->rcode);
+        w = key_rcode(b, w, sep, KEY("\"rcode\":"), m->rcode);
         sep = ',';
     }
     if (m->rr_count) {
-        o = room(b, o, KEY_ROOM);
-        o = put_key(o, sep, KEY("\"rrs\":"));
+        w = room(b, w, KEY_ROOM);
+        w.o = put_key(w.o, sep, KEY("\"rrs\":"));
         sep = ',';
-        o = put_rrs(b, o, p, len, m);
-        if (!o)
-            return NULL;
+        w = put_rrs(b, w, p, len, m);
+        if (!w.o)
+            return (struct jw){NULL, NULL};
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY)) {
-        o = key_str(b, o, sep, KEY("\"appliedPolicy\":"), MSTR(m->applied_policy));
+        w = key_str(b, w, sep, KEY("\"appliedPolicy\":"), MSTR(m->applied_policy));
         sep = ',';
     }
     if (m->tag_count) {
         struct ds_pb_iter it;
         struct ds_pb_span item;
         char tsep = '[';
-        o = room(b, o, KEY_ROOM);
-        o = put_key(o, sep, KEY("\"tags\":"));
+        w = room(b, w, KEY_ROOM);
+        w.o = put_key(w.o, sep, KEY("\"tags\":"));
         sep = ',';
         ds_pb_iter_tags(&it, p, len, m);
         while (ds_pb_iter_next(&it, &item)) {
-            o = key_str(b, o, tsep, "", 0, MSTR(item));
+            w = key_str(b, w, tsep, "", 0, MSTR(item));
             tsep = ',';
         }
-        o = put_close(b, o, tsep, ']');
+        w = put_close(b, w, tsep, ']');
     }
     if (h & (1u << DS_PB_R_QUERY_TIME_SEC)) {
-        o = key_time(b, o, sep, KEY("\"queryTime\":"), m->query_time_sec, m->query_time_usec);
+        w = key_time(b, w, sep, KEY("\"queryTime\":"), m->query_time_sec, m->query_time_usec);
         sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_TYPE)) {
-        o = key_enum(b, o, sep, KEY("\"appliedPolicyType\":"),
+        w = key_enum(b, w, sep, KEY("\"appliedPolicyType\":"),
                      ds_dns_pb_policy_type(m->applied_policy_type), m->applied_policy_type);
         sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_TRIGGER)) {
-        o = key_str(b, o, sep, KEY("\"appliedPolicyTrigger\":"),
+        w = key_str(b, w, sep, KEY("\"appliedPolicyTrigger\":"),
                     MSTR(m->applied_policy_trigger));
         sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_HIT)) {
-        o = key_str(b, o, sep, KEY("\"appliedPolicyHit\":"), MSTR(m->applied_policy_hit));
+        w = key_str(b, w, sep, KEY("\"appliedPolicyHit\":"), MSTR(m->applied_policy_hit));
         sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_KIND)) {
-        o = key_enum(b, o, sep, KEY("\"appliedPolicyKind\":"),
+        w = key_enum(b, w, sep, KEY("\"appliedPolicyKind\":"),
                      ds_dns_pb_policy_kind(m->applied_policy_kind), m->applied_policy_kind);
         sep = ',';
     }
     if (h & (1u << DS_PB_R_VALIDATION_STATE)) {
-        o = key_enum(b, o, sep, KEY("\"validationState\":"),
+        w = key_enum(b, w, sep, KEY("\"validationState\":"),
                      ds_dns_pb_vstate(m->validation_state), m->validation_state);
         sep = ',';
     }
-    return put_close(b, o, sep, '}');
+    return put_close(b, w, sep, '}');
 }
 
-static uint8_t *put_meta(struct ds_buf *b, uint8_t *o, const uint8_t *p, size_t len,
+static struct jw put_meta(struct ds_buf *b, struct jw w, const uint8_t *p, size_t len,
                          const struct ds_pb_msg *m)
 {
     struct ds_pb_iter it;
     struct ds_pb_span item;
     char sep = '{';
-    o = room(b, o, KEY_ROOM);
-    o = LIT(o, ",\"meta\":");
+    w = room(b, w, KEY_ROOM);
+    w.o = LIT(w.o, ",\"meta\":");
     ds_pb_iter_meta(&it, p, len, m);
     while (ds_pb_iter_next(&it, &item)) {
         struct ds_pb_meta meta;
         struct ds_pb_metaval_iter vi;
         if (ds_pb_meta_decode(p, item, &meta) != DS_OK)
-            return NULL;
-        o = key_str(b, o, sep, "", 0, MSTR(meta.key));
+            return (struct jw){NULL, NULL};
+        w = key_str(b, w, sep, "", 0, MSTR(meta.key));
         sep = ',';
-        o = room(b, o, KEY_ROOM);
-        o = LIT(o, ":{");
+        w = room(b, w, KEY_ROOM);
+        w.o = LIT(w.o, ":{");
         if (meta.n_str) {
             struct ds_pb_span s;
             char vsep = '[';
-            o = room(b, o, KEY_ROOM);
-            o = LIT(o, "\"stringVal\":");
+            w = room(b, w, KEY_ROOM);
+            w.o = LIT(w.o, "\"stringVal\":");
             ds_pb_metaval_iter_init(&vi, p, &meta);
             while (ds_pb_metaval_next_str(&vi, &s)) {
-                o = key_str(b, o, vsep, "", 0, MSTR(s));
+                w = key_str(b, w, vsep, "", 0, MSTR(s));
                 vsep = ',';
             }
-            o = room(b, o, 1);
-            *o++ = ']';
+            w = room(b, w, 1);
+            *w.o++ = ']';
         }
         if (meta.n_int) {
             int64_t v;
             char vsep = '[';
-            o = room(b, o, KEY_ROOM);
+            w = room(b, w, KEY_ROOM);
             if (meta.n_str)
-                *o++ = ',';
-            o = LIT(o, "\"intVal\":");
+                *w.o++ = ',';
+            w.o = LIT(w.o, "\"intVal\":");
             ds_pb_metaval_iter_init(&vi, p, &meta);
             while (ds_pb_metaval_next_int(&vi, &v)) {
-                o = key_i64(b, o, vsep, "", 0, v);
+                w = key_i64(b, w, vsep, "", 0, v);
                 vsep = ',';
             }
-            o = room(b, o, 1);
-            *o++ = ']';
+            w = room(b, w, 1);
+            *w.o++ = ']';
         }
-        o = room(b, o, 1);
-        *o++ = '}';
+        w = room(b, w, 1);
+        *w.o++ = '}';
     }
-    return put_close(b, o, sep, '}');
+    return put_close(b, w, sep, '}');
 }
 
-static uint8_t *put_trace(struct ds_buf *b, uint8_t *o, const uint8_t *p, size_t len,
+static struct jw put_trace(struct ds_buf *b, struct jw w, const uint8_t *p, size_t len,
                           const struct ds_pb_msg *m)
 {
     struct ds_pb_iter it;
     struct ds_pb_span item;
     char sep = '[';
-    o = room(b, o, KEY_ROOM);
-    o = LIT(o, ",\"trace\":");
+    w = room(b, w, KEY_ROOM);
+    w.o = LIT(w.o, ",\"trace\":");
     ds_pb_iter_trace(&it, p, len, m);
     while (ds_pb_iter_next(&it, &item)) {
         struct ds_pb_event ev;
         if (ds_pb_event_decode(p, item, &ev) != DS_OK)
-            return NULL;
-        o = room(b, o, 1);
-        *o++ = (uint8_t)sep;
+            return (struct jw){NULL, NULL};
+        w = room(b, w, 1);
+        *w.o++ = (uint8_t)sep;
         sep = ',';
         /* ts, event and start are required, so the object never starts with ',' */
-        o = key_i64(b, o, '{', KEY("\"ts\":"), ev.ts);
-        o = key_enum(b, o, ',', KEY("\"event\":"), ds_dns_pb_event(ev.event), ev.event);
-        o = key_bool(b, o, ',', KEY("\"start\":"), ev.start);
+        w = key_i64(b, w, '{', KEY("\"ts\":"), ev.ts);
+        w = key_enum(b, w, ',', KEY("\"event\":"), ds_dns_pb_event(ev.event), ev.event);
+        w = key_bool(b, w, ',', KEY("\"start\":"), ev.start);
         if (ev.has & (1u << 4))
-            o = key_bool(b, o, ',', KEY("\"boolVal\":"), ev.bool_val);
+            w = key_bool(b, w, ',', KEY("\"boolVal\":"), ev.bool_val);
         if (ev.has & (1u << 5))
-            o = key_i64(b, o, ',', KEY("\"intVal\":"), ev.int_val);
+            w = key_i64(b, w, ',', KEY("\"intVal\":"), ev.int_val);
         if (ev.has & (1u << 6))
-            o = key_str(b, o, ',', KEY("\"stringVal\":"), MSTR(ev.string_val));
+            w = key_str(b, w, ',', KEY("\"stringVal\":"), MSTR(ev.string_val));
         if (ev.has & (1u << 7))
-            o = key_hex(b, o, ',', KEY("\"bytesVal\":"), SPAN(p, ev.bytes_val));
+            w = key_hex(b, w, ',', KEY("\"bytesVal\":"), SPAN(p, ev.bytes_val));
         if (ev.has & (1u << 8))
-            o = key_str(b, o, ',', KEY("\"custom\":"), MSTR(ev.custom));
-        o = room(b, o, 1);
-        *o++ = '}';
+            w = key_str(b, w, ',', KEY("\"custom\":"), MSTR(ev.custom));
+        w = room(b, w, 1);
+        *w.o++ = '}';
     }
-    return put_close(b, o, sep, ']');
+    return put_close(b, w, sep, ']');
 }
 
-static uint8_t *put_header(struct ds_buf *b, uint8_t *o, const struct ds_rec *rec,
+static struct jw put_header(struct ds_buf *b, struct jw w, const struct ds_rec *rec,
                            const struct ds_enc_ctx *ctx)
 {
-    o = key_u64(b, o, '{', KEY("\"seq\":"), rec->seq);
+    w = key_u64(b, w, '{', KEY("\"seq\":"), rec->seq);
     if (ctx && ctx->instance) {
         const uint8_t *s = (const uint8_t *)ctx->instance;
         size_t n = strlen(ctx->instance);
-        o = key_str(b, o, ',', KEY("\"instance\":"), s, n, s, s + n + 1);
+        w = key_str(b, w, ',', KEY("\"instance\":"), s, n, s, s + n + 1);
     }
-    return key_time_us(b, o, ',', KEY("\"captured\":"), rec->time_us);
+    return key_time_us(b, w, ',', KEY("\"captured\":"), rec->time_us);
 }
 
 static int enc_metrics(struct ds_buf *out, const struct ds_rec *rec, const struct ds_enc_ctx *ctx)
 {
     if (!rec->data || rec->len == 0)
         return DS_EPROTO;
-    uint8_t *o = ds_buf_room(out, rec->len + 128);
-    o = put_header(out, o, rec, ctx);
-    o = room(out, o, rec->len + 64);
-    o = LIT(o, ",\"type\":\"metrics\",\"metrics\":");
-    memcpy(o, rec->data, rec->len);
-    o += rec->len;
-    *o++ = '}';
-    out->len = (size_t)(o - out->data);
+    struct jw w = {ds_buf_room(out, rec->len + 128), out->data + out->cap};
+    w = put_header(out, w, rec, ctx);
+    w = room(out, w, rec->len + 64);
+    w.o = LIT(w.o, ",\"type\":\"metrics\",\"metrics\":");
+    memcpy(w.o, rec->data, rec->len);
+    w.o += rec->len;
+    *w.o++ = '}';
+    out->len = (size_t)(w.o - out->data);
     return DS_OK;
 }
 
@@ -653,102 +673,103 @@ int ds_enc_json(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
 
     struct ds_buf *b = out;
     size_t start = out->len;
-    uint8_t *o = ds_buf_room(b, 2 * len + 256); /* a typical event fits without regrowing */
+    /* a typical event fits without regrowing */
+    struct jw w = {ds_buf_room(b, 2 * len + 256), b->data + b->cap};
 
-    o = put_header(b, o, rec, ctx);
-    o = key_enum(b, o, ',', KEY("\"type\":"), ds_dns_pb_type(m.type), m.type);
+    w = put_header(b, w, rec, ctx);
+    w = key_enum(b, w, ',', KEY("\"type\":"), ds_dns_pb_type(m.type), m.type);
     if (HAS(&m, DS_PB_MESSAGE_ID))
-        o = key_hex(b, o, ',', KEY("\"messageId\":"), SPAN(p, m.message_id));
+        w = key_hex(b, w, ',', KEY("\"messageId\":"), SPAN(p, m.message_id));
     if (HAS(&m, DS_PB_SERVER_IDENTITY))
-        o = key_str(b, o, ',', KEY("\"serverIdentity\":"), MSTR(m.server_identity));
+        w = key_str(b, w, ',', KEY("\"serverIdentity\":"), MSTR(m.server_identity));
     if (HAS(&m, DS_PB_SOCKET_FAMILY))
-        o = key_enum(b, o, ',', KEY("\"socketFamily\":"), ds_dns_pb_family(m.socket_family),
+        w = key_enum(b, w, ',', KEY("\"socketFamily\":"), ds_dns_pb_family(m.socket_family),
                      m.socket_family);
     if (HAS(&m, DS_PB_SOCKET_PROTOCOL))
-        o = key_enum(b, o, ',', KEY("\"socketProtocol\":"),
+        w = key_enum(b, w, ',', KEY("\"socketProtocol\":"),
                      ds_dns_pb_protocol(m.socket_protocol), m.socket_protocol);
     if (HAS(&m, DS_PB_FROM))
-        o = key_addr(b, o, ',', KEY("\"from\":"), SPAN(p, m.from));
+        w = key_addr(b, w, ',', KEY("\"from\":"), SPAN(p, m.from));
     if (HAS(&m, DS_PB_TO))
-        o = key_addr(b, o, ',', KEY("\"to\":"), SPAN(p, m.to));
+        w = key_addr(b, w, ',', KEY("\"to\":"), SPAN(p, m.to));
     if (HAS(&m, DS_PB_FROM_PORT))
-        o = key_u64(b, o, ',', KEY("\"fromPort\":"), m.from_port);
+        w = key_u64(b, w, ',', KEY("\"fromPort\":"), m.from_port);
     if (HAS(&m, DS_PB_TO_PORT))
-        o = key_u64(b, o, ',', KEY("\"toPort\":"), m.to_port);
+        w = key_u64(b, w, ',', KEY("\"toPort\":"), m.to_port);
     if (HAS(&m, DS_PB_IN_BYTES))
-        o = key_u64(b, o, ',', KEY("\"inBytes\":"), m.in_bytes);
+        w = key_u64(b, w, ',', KEY("\"inBytes\":"), m.in_bytes);
     if (HAS(&m, DS_PB_TIME_SEC))
-        o = key_time(b, o, ',', KEY("\"time\":"), m.time_sec, m.time_usec);
+        w = key_time(b, w, ',', KEY("\"time\":"), m.time_sec, m.time_usec);
     if (HAS(&m, DS_PB_ID))
-        o = key_u64(b, o, ',', KEY("\"id\":"), m.id);
+        w = key_u64(b, w, ',', KEY("\"id\":"), m.id);
     if (HAS(&m, DS_PB_QUESTION)) {
         char sep = '{';
-        o = room(b, o, KEY_ROOM);
-        o = LIT(o, ",\"question\":");
+        w = room(b, w, KEY_ROOM);
+        w.o = LIT(w.o, ",\"question\":");
         if (m.q_has & (1u << DS_PB_Q_NAME)) {
-            o = key_str(b, o, sep, KEY("\"qName\":"), MSTR(m.qname));
+            w = key_str(b, w, sep, KEY("\"qName\":"), MSTR(m.qname));
             sep = ',';
         }
         if (m.q_has & (1u << DS_PB_Q_TYPE)) {
-            o = key_qtype(b, o, sep, KEY("\"qType\":"), m.qtype);
+            w = key_qtype(b, w, sep, KEY("\"qType\":"), m.qtype);
             sep = ',';
         }
         if (m.q_has & (1u << DS_PB_Q_CLASS)) {
-            o = key_class(b, o, sep, KEY("\"qClass\":"), m.qclass);
+            w = key_class(b, w, sep, KEY("\"qClass\":"), m.qclass);
             sep = ',';
         }
-        o = put_close(b, o, sep, '}');
+        w = put_close(b, w, sep, '}');
     }
     if (HAS(&m, DS_PB_RESPONSE))
-        o = put_response(b, o, p, len, &m);
-    if (o && HAS(&m, DS_PB_ORIGINAL_REQUESTOR_SUBNET))
-        o = key_addr(b, o, ',', KEY("\"originalRequestorSubnet\":"),
+        w = put_response(b, w, p, len, &m);
+    if (w.o && HAS(&m, DS_PB_ORIGINAL_REQUESTOR_SUBNET))
+        w = key_addr(b, w, ',', KEY("\"originalRequestorSubnet\":"),
                      SPAN(p, m.original_requestor_subnet));
-    if (!o) {
+    if (!w.o) {
         out->len = start; /* nothing appended on error */
         return DS_EPROTO;
     }
     if (HAS(&m, DS_PB_REQUESTOR_ID))
-        o = key_str(b, o, ',', KEY("\"requestorId\":"), MSTR(m.requestor_id));
+        w = key_str(b, w, ',', KEY("\"requestorId\":"), MSTR(m.requestor_id));
     if (HAS(&m, DS_PB_INITIAL_REQUEST_ID))
-        o = key_hex(b, o, ',', KEY("\"initialRequestId\":"), SPAN(p, m.initial_request_id));
+        w = key_hex(b, w, ',', KEY("\"initialRequestId\":"), SPAN(p, m.initial_request_id));
     if (HAS(&m, DS_PB_DEVICE_ID))
-        o = key_hex(b, o, ',', KEY("\"deviceId\":"), SPAN(p, m.device_id));
+        w = key_hex(b, w, ',', KEY("\"deviceId\":"), SPAN(p, m.device_id));
     if (HAS(&m, DS_PB_NEWLY_OBSERVED_DOMAIN))
-        o = key_bool(b, o, ',', KEY("\"newlyObservedDomain\":"), m.newly_observed_domain);
+        w = key_bool(b, w, ',', KEY("\"newlyObservedDomain\":"), m.newly_observed_domain);
     if (HAS(&m, DS_PB_DEVICE_NAME))
-        o = key_str(b, o, ',', KEY("\"deviceName\":"), MSTR(m.device_name));
+        w = key_str(b, w, ',', KEY("\"deviceName\":"), MSTR(m.device_name));
     if (m.meta_count)
-        o = put_meta(b, o, p, len, &m);
-    if (o && m.trace_count)
-        o = put_trace(b, o, p, len, &m);
-    if (!o) {
+        w = put_meta(b, w, p, len, &m);
+    if (w.o && m.trace_count)
+        w = put_trace(b, w, p, len, &m);
+    if (!w.o) {
         out->len = start;
         return DS_EPROTO;
     }
     if (HAS(&m, DS_PB_HTTP_VERSION))
-        o = key_enum(b, o, ',', KEY("\"httpVersion\":"), ds_dns_pb_http(m.http_version),
+        w = key_enum(b, w, ',', KEY("\"httpVersion\":"), ds_dns_pb_http(m.http_version),
                      m.http_version);
     if (HAS(&m, DS_PB_WORKER_ID))
-        o = key_u64(b, o, ',', KEY("\"workerId\":"), m.worker_id);
+        w = key_u64(b, w, ',', KEY("\"workerId\":"), m.worker_id);
     if (HAS(&m, DS_PB_PACKET_CACHE_HIT))
-        o = key_bool(b, o, ',', KEY("\"packetCacheHit\":"), m.packet_cache_hit);
+        w = key_bool(b, w, ',', KEY("\"packetCacheHit\":"), m.packet_cache_hit);
     if (HAS(&m, DS_PB_OUTGOING_QUERIES))
-        o = key_u64(b, o, ',', KEY("\"outgoingQueries\":"), m.outgoing_queries);
+        w = key_u64(b, w, ',', KEY("\"outgoingQueries\":"), m.outgoing_queries);
     if (HAS(&m, DS_PB_HEADER_FLAGS))
-        o = key_u64(b, o, ',', KEY("\"headerFlags\":"), m.header_flags);
+        w = key_u64(b, w, ',', KEY("\"headerFlags\":"), m.header_flags);
     if (HAS(&m, DS_PB_EDNS_VERSION))
-        o = key_u64(b, o, ',', KEY("\"ednsVersion\":"), m.edns_version);
+        w = key_u64(b, w, ',', KEY("\"ednsVersion\":"), m.edns_version);
     if (HAS(&m, DS_PB_EDE))
-        o = key_u64(b, o, ',', KEY("\"ede\":"), m.ede);
+        w = key_u64(b, w, ',', KEY("\"ede\":"), m.ede);
     if (HAS(&m, DS_PB_EDE_TEXT))
-        o = key_str(b, o, ',', KEY("\"edeText\":"), MSTR(m.ede_text));
+        w = key_str(b, w, ',', KEY("\"edeText\":"), MSTR(m.ede_text));
     if (HAS(&m, DS_PB_OPEN_TELEMETRY_TRACE_ID))
-        o = key_hex(b, o, ',', KEY("\"openTelemetryTraceID\":"),
+        w = key_hex(b, w, ',', KEY("\"openTelemetryTraceID\":"),
                     SPAN(p, m.open_telemetry_trace_id));
-    o = room(b, o, 1);
-    *o++ = '}';
-    out->len = (size_t)(o - out->data);
+    w = room(b, w, 1);
+    *w.o++ = '}';
+    out->len = (size_t)(w.o - out->data);
     return DS_OK;
 }
 
