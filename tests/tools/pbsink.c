@@ -179,6 +179,21 @@ static bool text_tag(const uint8_t *p, size_t len, uint64_t *seq)
         if (j >= len || p[j] != '"')
             return false;
         j++;
+        /* the common form: the magic as dnsstream writes it (lowercase, no dashes), then
+         * the sequence number: only the last 16 digits need reading */
+        if (len - j > 32 && p[j + 32] == '"' && memcmp(p + j, PBTAG_MAGIC_HEX, 16) == 0) {
+            uint64_t v = 0;
+            unsigned bad = 0;
+            for (int d = 16; d < 32; d++) {
+                uint8_t h = hex_tab[p[j + d]];
+                bad |= h;
+                v = v << 4 | (h & 15u);
+            }
+            if (!(bad & 0xf0)) {
+                *seq = v;
+                return v != 0;
+            }
+        }
         uint8_t id[16];
         size_t n = hex_id(p + j, len - j, id);
         return n && j + n < len && p[j + n] == '"' && pbtag_seq(id, seq);

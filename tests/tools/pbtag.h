@@ -16,6 +16,8 @@
 #include <string.h>
 
 static const uint8_t PBTAG_MAGIC[8] = {0xd5, 0x5e, 0x9a, 0x7e, 0x70, 0x62, 0x67, 0x6e};
+/* The same as JSON writes it (lowercase hex). */
+#define PBTAG_MAGIC_HEX "d55e9a7e7062676e"
 
 /* The 18-byte field: key 0x12, length 16, magic, seq. */
 static inline void pbtag_field(uint8_t out[18], uint64_t seq)
