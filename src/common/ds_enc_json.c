@@ -2,11 +2,11 @@
  * ds_enc_json.c - one JSON object per event (schema: docs/json-schema.md).
  *
  * One ds_pb_scan() pass, then fields are written in a fixed order straight into the
- * caller's buffer.  Each field first makes room for its largest possible text (room()),
- * then writes through a plain pointer with no further checks: literal keys as fixed-size
- * copies, numbers, names, times and addresses through the ds_dns_*_at writers (which may
- * use the reserved slack for fixed-size copies), strings through an escaper that checks
- * and copies 8 bytes at a time.  No printf, no allocation beyond growing the caller's
+ * caller's buffer.  Room is reserved once for the event and once per repeated item (see
+ * event_room()); the fields are then written through a plain pointer with no checks:
+ * literal keys as fixed-size copies, numbers, names, times and addresses through the
+ * ds_dns_*_at writers (which may use the reserved slack for fixed-size copies), strings
+ * through an escaper that checks and copies 8 bytes at a time.  No printf, no allocation beyond growing the caller's
  * buffer.  On a malformed message nothing is appended.
  * Threads: no state of its own (the time text cache in ds_dns_names.c is per thread).
  */
@@ -26,37 +26,52 @@
 
 /* ---- room and literals -------------------------------------------------------------- */
 
-/* Where the encoder writes: o, a pointer into b's data, and the end of b's capacity.
- * Passed and returned by value, so both can stay in registers (a store through o may
- * alias b's fields, which would otherwise be reloaded at every check); b->len is set once
- * at the end.  A section that meets a malformed part returns o == NULL. */
-struct jw {
-    uint8_t *o, *end;
-};
+/* How much room the encoder reserves.  Every member of the event other than the repeated
+ * parts (RRs, tags, meta entries, trace events) is written at most once; with its key and
+ * separator it needs at most FIELD_ROOM bytes besides 6 per byte of its payload (an
+ * escaped string; hex needs 2, an address is at most 39 characters), and the payloads
+ * are disjoint parts of the message.  There are 48 such members (header, top-level
+ * fields, question and response members, the brackets of the repeated parts, the closing
+ * brace); MEMBERS_MAX leaves a margin.  So event_room() at the start covers all of them,
+ * and each repeated item reserves its own bound plus event_room() again, which keeps
+ * enough room for whatever single members follow it.  The writers below never check:
+ * they rely on these reservations (and the ds_dns_*_at writers on their DS_DNS_*_ROOM,
+ * all within FIELD_ROOM). */
+#define FIELD_ROOM 128u
+#define MEMBERS_MAX 64u
+#define ITEM_ROOM(members, n) ((members) * (size_t)FIELD_ROOM + 6 * (size_t)(n))
 
-static JSON_COLD struct jw grow_at(struct ds_buf *b, struct jw w, size_t n)
+static size_t event_room(size_t msg_len, size_t instance_len)
 {
-    b->len = (size_t)(w.o - b->data);
-    ds_buf_grow(b, n);
-    return (struct jw){b->data + b->len, b->data + b->cap};
+    return ITEM_ROOM(MEMBERS_MAX, msg_len + instance_len);
 }
 
-/* Room for n bytes at w.o; w moves when the buffer has to grow. */
-JSON_INLINE struct jw room(struct ds_buf *b, struct jw w, size_t n)
+static JSON_COLD uint8_t *grow_at(struct ds_buf *b, uint8_t *o, size_t n)
 {
-    if ((size_t)(w.end - w.o) < n)
-        w = grow_at(b, w, n);
-    return w;
+    b->len = (size_t)(o - b->data);
+    ds_buf_grow(b, n);
+    return b->data + b->len;
+}
+
+/* Room for n bytes at o (a pointer into b's data); returns o, moved when b had to grow.
+ * b->len is set once at the end of the event. */
+JSON_INLINE uint8_t *room(struct ds_buf *b, uint8_t *o, size_t n)
+{
+    if ((size_t)(b->data + b->cap - o) < n)
+        o = grow_at(b, o, n);
+    return o;
 }
 
 /* A string literal as a fixed-size copy; evaluates to the end of what it wrote. */
 #define LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
 
-/* A key literal for the key_* writers: the text and its length.  Keys are at most
- * KEY_ROOM bytes with their separator. */
+/* A key literal for the key_* writers: the text and its length. */
 #define KEY(s) (s), (sizeof(s) - 1)
-#define KEY_ROOM 32u
-_Static_assert(sizeof(",\"originalRequestorSubnet\":") <= KEY_ROOM, "the longest key fits");
+_Static_assert(DS_DNS_NUM_ROOM <= DS_DNS_ADDR_ROOM && DS_DNS_MNEM_ROOM <= DS_DNS_ADDR_ROOM &&
+                   DS_DNS_NAME32_ROOM <= DS_DNS_ADDR_ROOM && DS_DNS_TIME_ROOM <= DS_DNS_ADDR_ROOM,
+               "the address is the largest fixed-size value");
+_Static_assert(sizeof(",\"originalRequestorSubnet\":\"\"") + DS_DNS_ADDR_ROOM <= FIELD_ROOM,
+               "the longest key with the largest fixed-size value fits in FIELD_ROOM");
 
 /* The separator (',' between members, '{' or '[' before the first) and the key. */
 JSON_INLINE uint8_t *put_key(uint8_t *o, char sep, const char *k, size_t kl)
@@ -208,7 +223,7 @@ static uint8_t *put_special(uint8_t *o, const uint8_t *s, size_t *i, size_t n)
 }
 
 /* Room put_escaped needs for n input bytes: 6 output bytes per input byte at most, and
- * the 8-byte copies may write up to 8 bytes past the text. */
+ * the 8-byte copies may write up to 8 bytes past the text (within FIELD_ROOM). */
 #define ESC_ROOM(n) (6 * (size_t)(n) + 16)
 
 /* The body of a JSON string (no quotes).  Invalid UTF-8: each offending byte becomes
@@ -246,15 +261,15 @@ static uint8_t *put_escaped(uint8_t *o, const uint8_t *s, size_t n, const uint8_
 }
 
 /* A string s[0..n), lying inside the readable bytes [lo, hi). */
-JSON_INLINE struct jw key_str(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
-                             const uint8_t *s, size_t n, const uint8_t *lo, const uint8_t *hi)
+/* A string s[0..n), lying inside the readable bytes [lo, hi). */
+JSON_INLINE uint8_t *key_str(uint8_t *o, char sep, const char *k, size_t kl, const uint8_t *s,
+                             size_t n, const uint8_t *lo, const uint8_t *hi)
 {
-    w = room(b, w, KEY_ROOM + ESC_ROOM(n));
-    w.o = put_key(w.o, sep, k, kl);
-    *w.o++ = '"';
-    w.o = put_escaped(w.o, s, n, lo, hi);
-    *w.o++ = '"';
-    return w;
+    o = put_key(o, sep, k, kl);
+    *o++ = '"';
+    o = put_escaped(o, s, n, lo, hi);
+    *o++ = '"';
+    return o;
 }
 
 /* ---- other values -------------------------------------------------------------------- */
@@ -287,100 +302,82 @@ static uint8_t *put_hex(uint8_t *o, const uint8_t *s, size_t n)
     return o;
 }
 
-JSON_INLINE struct jw key_hex(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
-                             const uint8_t *s, size_t n)
+JSON_INLINE uint8_t *key_hex(uint8_t *o, char sep, const char *k, size_t kl, const uint8_t *s,
+                             size_t n)
 {
-    w = room(b, w, KEY_ROOM + 2 * (size_t)n + 2);
-    w.o = put_hex(put_key(w.o, sep, k, kl), s, n);
-    return w;
+    return put_hex(put_key(o, sep, k, kl), s, n);
 }
 
 /* An address of 4 or 16 bytes as text; any other length as hex. */
-JSON_INLINE struct jw key_addr(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
-                              const uint8_t *s, size_t n)
+JSON_INLINE uint8_t *key_addr(uint8_t *o, char sep, const char *k, size_t kl, const uint8_t *s,
+                              size_t n)
 {
     if (n != 4 && n != 16)
-        return key_hex(b, w, sep, k, kl, s, n);
-    w = room(b, w, KEY_ROOM + DS_DNS_ADDR_ROOM + 2);
-    w.o = put_key(w.o, sep, k, kl);
-    *w.o++ = '"';
-    w.o = ds_dns_addr_at(w.o, s, n);
-    *w.o++ = '"';
-    return w;
+        return key_hex(o, sep, k, kl, s, n);
+    o = put_key(o, sep, k, kl);
+    *o++ = '"';
+    o = ds_dns_addr_at(o, s, n);
+    *o++ = '"';
+    return o;
 }
 
-JSON_INLINE struct jw key_u64(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
-                             uint64_t v)
+JSON_INLINE uint8_t *key_u64(uint8_t *o, char sep, const char *k, size_t kl, uint64_t v)
 {
-    w = room(b, w, KEY_ROOM + DS_DNS_NUM_ROOM);
-    w.o = ds_dns_u64_at(put_key(w.o, sep, k, kl), v);
-    return w;
+    return ds_dns_u64_at(put_key(o, sep, k, kl), v);
 }
 
-JSON_INLINE struct jw key_i64(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
-                             int64_t v)
+JSON_INLINE uint8_t *key_i64(uint8_t *o, char sep, const char *k, size_t kl, int64_t v)
 {
-    w = room(b, w, KEY_ROOM + DS_DNS_NUM_ROOM);
-    w.o = ds_dns_i64_at(put_key(w.o, sep, k, kl), v);
-    return w;
+    return ds_dns_i64_at(put_key(o, sep, k, kl), v);
 }
 
 /* An enum as its name, or the number as a string when the value has no name. */
-JSON_INLINE struct jw key_enum(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
+JSON_INLINE uint8_t *key_enum(uint8_t *o, char sep, const char *k, size_t kl,
                               const struct ds_dns_name32 *name, uint64_t v)
 {
-    w = room(b, w, KEY_ROOM + DS_DNS_NAME32_ROOM + DS_DNS_NUM_ROOM + 2);
-    w.o = put_key(w.o, sep, k, kl);
-    *w.o++ = '"';
-    w.o = name ? ds_dns_name32_at(w.o, name) : ds_dns_u64_at(w.o, v);
-    *w.o++ = '"';
-    return w;
+    o = put_key(o, sep, k, kl);
+    *o++ = '"';
+    o = name ? ds_dns_name32_at(o, name) : ds_dns_u64_at(o, v);
+    *o++ = '"';
+    return o;
 }
 
-JSON_INLINE struct jw key_bool(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
-                              bool v)
+JSON_INLINE uint8_t *key_bool(uint8_t *o, char sep, const char *k, size_t kl, bool v)
 {
-    w = room(b, w, KEY_ROOM + 5);
-    w.o = put_key(w.o, sep, k, kl);
-    w.o = v ? LIT(w.o, "true") : LIT(w.o, "false");
-    return w;
+    o = put_key(o, sep, k, kl);
+    return v ? LIT(o, "true") : LIT(o, "false");
 }
 
-JSON_INLINE struct jw key_time_us(struct ds_buf *b, struct jw w, char sep, const char *k,
-                                 size_t kl, uint64_t us)
+JSON_INLINE uint8_t *key_time_us(uint8_t *o, char sep, const char *k, size_t kl, uint64_t us)
 {
-    w = room(b, w, KEY_ROOM + DS_DNS_TIME_ROOM + 2);
-    w.o = put_key(w.o, sep, k, kl);
-    *w.o++ = '"';
-    w.o = ds_dns_rfc3339_us_at(w.o, us);
-    *w.o++ = '"';
-    return w;
+    o = put_key(o, sep, k, kl);
+    *o++ = '"';
+    o = ds_dns_rfc3339_us_at(o, us);
+    *o++ = '"';
+    return o;
 }
 
-JSON_INLINE struct jw key_time(struct ds_buf *b, struct jw w, char sep, const char *k, size_t kl,
-                              uint32_t sec, uint32_t usec)
+JSON_INLINE uint8_t *key_time(uint8_t *o, char sep, const char *k, size_t kl, uint32_t sec,
+                              uint32_t usec)
 {
     if (usec >= 1000000u) /* not from a real clock: carry into the seconds */
-        return key_time_us(b, w, sep, k, kl, (uint64_t)sec * 1000000u + usec);
-    w = room(b, w, KEY_ROOM + DS_DNS_TIME_ROOM + 2);
-    w.o = put_key(w.o, sep, k, kl);
-    *w.o++ = '"';
-    w.o = ds_dns_rfc3339_at(w.o, sec, usec);
-    *w.o++ = '"';
-    return w;
+        return key_time_us(o, sep, k, kl, (uint64_t)sec * 1000000u + usec);
+    o = put_key(o, sep, k, kl);
+    *o++ = '"';
+    o = ds_dns_rfc3339_at(o, sec, usec);
+    *o++ = '"';
+    return o;
 }
 
 /* qType, type, qClass, class, rcode: the mnemonic or its fallback, as a string. */
-#define KEY_MNEM(fn)                                                                      \
-    JSON_INLINE struct jw key_##fn(struct ds_buf *b, struct jw w, char sep, const char *k, \
-                                  size_t kl, uint32_t v)                                  \
-    {                                                                                     \
-        w = room(b, w, KEY_ROOM + DS_DNS_MNEM_ROOM + 2);                                  \
-        w.o = put_key(w.o, sep, k, kl);                                                   \
-        *w.o++ = '"';                                                                     \
-        w.o = ds_dns_##fn##_at(w.o, v);                                                   \
-        *w.o++ = '"';                                                                     \
-        return w;                                                                         \
+#define KEY_MNEM(fn)                                                                           \
+    JSON_INLINE uint8_t *key_##fn(uint8_t *o, char sep, const char *k, size_t kl, uint32_t v) \
+    {                                                                                          \
+        o = put_key(o, sep, k, kl);                                                            \
+        *o++ = '"';                                                                            \
+        o = ds_dns_##fn##_at(o, v);                                                            \
+        *o++ = '"';                                                                            \
+        return o;                                                                              \
     }
 KEY_MNEM(qtype)
 KEY_MNEM(class)
@@ -388,13 +385,12 @@ KEY_MNEM(rcode)
 
 /* Closes an object or array whose members were opened with sep (or writes {} / [] when
  * there were none: sep is still the opening character). */
-JSON_INLINE struct jw put_close(struct ds_buf *b, struct jw w, char sep, char close)
+JSON_INLINE uint8_t *put_close(uint8_t *o, char sep, char close)
 {
-    w = room(b, w, 2);
     if (sep == '{' || sep == '[')
-        *w.o++ = (uint8_t)sep;
-    *w.o++ = (uint8_t)close;
-    return w;
+        *o++ = (uint8_t)sep;
+    *o++ = (uint8_t)close;
+    return o;
 }
 
 #define SPAN(p, s) ((p) + (s).off), ((s).len)
@@ -404,8 +400,8 @@ JSON_INLINE struct jw put_close(struct ds_buf *b, struct jw w, char sep, char cl
 /* ---- sections ------------------------------------------------------------------------ */
 
 /* rdata in readable form: addresses for A/AAAA, text for name and TXT types, else hex. */
-static struct jw key_rdata(struct ds_buf *b, struct jw w, char sep, const uint8_t *p,
-                          size_t len, const struct ds_pb_rr *rr)
+static uint8_t *key_rdata(uint8_t *o, char sep, const uint8_t *p, size_t len,
+                          const struct ds_pb_rr *rr)
 {
     const uint8_t *d = p + rr->rdata.off;
     size_t n = rr->rdata.len;
@@ -413,7 +409,7 @@ static struct jw key_rdata(struct ds_buf *b, struct jw w, char sep, const uint8_
     case 1: /* A */
     case 28: /* AAAA */
         if (n == (rr->type == 1 ? 4u : 16u))
-            return key_addr(b, w, sep, KEY("\"rdata\":"), d, n);
+            return key_addr(o, sep, KEY("\"rdata\":"), d, n);
         break;
     case 2:  /* NS */
     case 5:  /* CNAME */
@@ -422,14 +418,17 @@ static struct jw key_rdata(struct ds_buf *b, struct jw w, char sep, const uint8_
     case 16: /* TXT: presentation text, quotes included */
     case 33: /* SRV: the target only */
     case 99: /* SPF */
-        return key_str(b, w, sep, KEY("\"rdata\":"), d, n, p, p + len);
+        return key_str(o, sep, KEY("\"rdata\":"), d, n, p, p + len);
     default:
         break;
     }
-    return key_hex(b, w, sep, KEY("\"rdata\":"), d, n);
+    return key_hex(o, sep, KEY("\"rdata\":"), d, n);
 }
 
-static struct jw put_rrs(struct ds_buf *b, struct jw w, const uint8_t *p, size_t len,
+/* The repeated parts: each item reserves ITEM_ROOM for its members and payload, plus
+ * keep (the event's room, for the members that follow).  NULL on a malformed item. */
+
+static uint8_t *put_rrs(struct ds_buf *b, uint8_t *o, size_t keep, const uint8_t *p, size_t len,
                         const struct ds_pb_msg *m)
 {
     struct ds_pb_iter it;
@@ -439,220 +438,212 @@ static struct jw put_rrs(struct ds_buf *b, struct jw w, const uint8_t *p, size_t
     ds_pb_iter_rrs(&it, p, len, m);
     while (ds_pb_iter_next(&it, &item)) {
         if (ds_pb_rr_decode(p, item, &rr) != DS_OK)
-            return (struct jw){NULL, NULL};
-        w = room(b, w, 1);
-        *w.o++ = (uint8_t)asep;
+            return NULL;
+        o = room(b, o, keep + ITEM_ROOM(8, item.len)); /* 6 members, '{', '}' */
+        *o++ = (uint8_t)asep;
         asep = ',';
         char sep = '{';
         if (rr.has & (1u << 1)) {
-            w = key_str(b, w, sep, KEY("\"name\":"), MSTR(rr.name));
+            o = key_str(o, sep, KEY("\"name\":"), MSTR(rr.name));
             sep = ',';
         }
         if (rr.has & (1u << 2)) {
-            w = key_qtype(b, w, sep, KEY("\"type\":"), rr.type);
+            o = key_qtype(o, sep, KEY("\"type\":"), rr.type);
             sep = ',';
         }
         if (rr.has & (1u << 3)) {
-            w = key_class(b, w, sep, KEY("\"class\":"), rr.rclass);
+            o = key_class(o, sep, KEY("\"class\":"), rr.rclass);
             sep = ',';
         }
         if (rr.has & (1u << 4)) {
-            w = key_u64(b, w, sep, KEY("\"ttl\":"), rr.ttl);
+            o = key_u64(o, sep, KEY("\"ttl\":"), rr.ttl);
             sep = ',';
         }
         if (rr.has & (1u << 5)) {
-            w = key_rdata(b, w, sep, p, len, &rr);
+            o = key_rdata(o, sep, p, len, &rr);
             sep = ',';
         }
         if (rr.has & (1u << 6)) {
-            w = key_bool(b, w, sep, KEY("\"udr\":"), rr.udr);
+            o = key_bool(o, sep, KEY("\"udr\":"), rr.udr);
             sep = ',';
         }
-        w = put_close(b, w, sep, '}');
+        o = put_close(o, sep, '}');
     }
-    return put_close(b, w, asep, ']');
+    return put_close(o, asep, ']');
 }
 
-static struct jw put_response(struct ds_buf *b, struct jw w, const uint8_t *p, size_t len,
-                             const struct ds_pb_msg *m)
+static uint8_t *put_response(struct ds_buf *b, uint8_t *o, size_t keep, const uint8_t *p,
+                             size_t len, const struct ds_pb_msg *m)
 {
     uint32_t h = m->r_has;
     char sep = '{';
-    w = room(b, w, KEY_ROOM);
-    w.o = LIT(w.o, ",\"response\":");
+    o = LIT(o, ",\"response\":");
     if (h & (1u << DS_PB_R_RCODE)) {
-        w = key_rcode(b, w, sep, KEY("\"rcode\":"), m->rcode);
+        o = key_rcode(o, sep, KEY("\"rcode\":"), m->rcode);
         sep = ',';
     }
     if (m->rr_count) {
-        w = room(b, w, KEY_ROOM);
-        w.o = put_key(w.o, sep, KEY("\"rrs\":"));
+        o = put_key(o, sep, KEY("\"rrs\":"));
         sep = ',';
-        w = put_rrs(b, w, p, len, m);
-        if (!w.o)
-            return (struct jw){NULL, NULL};
+        o = put_rrs(b, o, keep, p, len, m);
+        if (!o)
+            return NULL;
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY)) {
-        w = key_str(b, w, sep, KEY("\"appliedPolicy\":"), MSTR(m->applied_policy));
+        o = key_str(o, sep, KEY("\"appliedPolicy\":"), MSTR(m->applied_policy));
         sep = ',';
     }
     if (m->tag_count) {
         struct ds_pb_iter it;
         struct ds_pb_span item;
         char tsep = '[';
-        w = room(b, w, KEY_ROOM);
-        w.o = put_key(w.o, sep, KEY("\"tags\":"));
+        o = put_key(o, sep, KEY("\"tags\":"));
         sep = ',';
         ds_pb_iter_tags(&it, p, len, m);
         while (ds_pb_iter_next(&it, &item)) {
-            w = key_str(b, w, tsep, "", 0, MSTR(item));
+            o = room(b, o, keep + ITEM_ROOM(1, item.len));
+            o = key_str(o, tsep, "", 0, MSTR(item));
             tsep = ',';
         }
-        w = put_close(b, w, tsep, ']');
+        o = put_close(o, tsep, ']');
     }
     if (h & (1u << DS_PB_R_QUERY_TIME_SEC)) {
-        w = key_time(b, w, sep, KEY("\"queryTime\":"), m->query_time_sec, m->query_time_usec);
+        o = key_time(o, sep, KEY("\"queryTime\":"), m->query_time_sec, m->query_time_usec);
         sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_TYPE)) {
-        w = key_enum(b, w, sep, KEY("\"appliedPolicyType\":"),
+        o = key_enum(o, sep, KEY("\"appliedPolicyType\":"),
                      ds_dns_pb_policy_type(m->applied_policy_type), m->applied_policy_type);
         sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_TRIGGER)) {
-        w = key_str(b, w, sep, KEY("\"appliedPolicyTrigger\":"),
-                    MSTR(m->applied_policy_trigger));
+        o = key_str(o, sep, KEY("\"appliedPolicyTrigger\":"), MSTR(m->applied_policy_trigger));
         sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_HIT)) {
-        w = key_str(b, w, sep, KEY("\"appliedPolicyHit\":"), MSTR(m->applied_policy_hit));
+        o = key_str(o, sep, KEY("\"appliedPolicyHit\":"), MSTR(m->applied_policy_hit));
         sep = ',';
     }
     if (h & (1u << DS_PB_R_APPLIED_POLICY_KIND)) {
-        w = key_enum(b, w, sep, KEY("\"appliedPolicyKind\":"),
+        o = key_enum(o, sep, KEY("\"appliedPolicyKind\":"),
                      ds_dns_pb_policy_kind(m->applied_policy_kind), m->applied_policy_kind);
         sep = ',';
     }
     if (h & (1u << DS_PB_R_VALIDATION_STATE)) {
-        w = key_enum(b, w, sep, KEY("\"validationState\":"),
-                     ds_dns_pb_vstate(m->validation_state), m->validation_state);
+        o = key_enum(o, sep, KEY("\"validationState\":"), ds_dns_pb_vstate(m->validation_state),
+                     m->validation_state);
         sep = ',';
     }
-    return put_close(b, w, sep, '}');
+    return put_close(o, sep, '}');
 }
 
-static struct jw put_meta(struct ds_buf *b, struct jw w, const uint8_t *p, size_t len,
+static uint8_t *put_meta(struct ds_buf *b, uint8_t *o, size_t keep, const uint8_t *p, size_t len,
                          const struct ds_pb_msg *m)
 {
     struct ds_pb_iter it;
     struct ds_pb_span item;
     char sep = '{';
-    w = room(b, w, KEY_ROOM);
-    w.o = LIT(w.o, ",\"meta\":");
+    o = LIT(o, ",\"meta\":");
     ds_pb_iter_meta(&it, p, len, m);
     while (ds_pb_iter_next(&it, &item)) {
         struct ds_pb_meta meta;
         struct ds_pb_metaval_iter vi;
         if (ds_pb_meta_decode(p, item, &meta) != DS_OK)
-            return (struct jw){NULL, NULL};
-        w = key_str(b, w, sep, "", 0, MSTR(meta.key));
+            return NULL;
+        /* the key, the two lists' keys and brackets; each value reserves its own */
+        o = room(b, o, keep + ITEM_ROOM(4, meta.key.len));
+        o = key_str(o, sep, "", 0, MSTR(meta.key));
         sep = ',';
-        w = room(b, w, KEY_ROOM);
-        w.o = LIT(w.o, ":{");
+        o = LIT(o, ":{");
         if (meta.n_str) {
             struct ds_pb_span s;
             char vsep = '[';
-            w = room(b, w, KEY_ROOM);
-            w.o = LIT(w.o, "\"stringVal\":");
+            o = LIT(o, "\"stringVal\":");
             ds_pb_metaval_iter_init(&vi, p, &meta);
             while (ds_pb_metaval_next_str(&vi, &s)) {
-                w = key_str(b, w, vsep, "", 0, MSTR(s));
+                o = room(b, o, keep + ITEM_ROOM(3, s.len));
+                o = key_str(o, vsep, "", 0, MSTR(s));
                 vsep = ',';
             }
-            w = room(b, w, 1);
-            *w.o++ = ']';
+            *o++ = ']';
         }
         if (meta.n_int) {
             int64_t v;
             char vsep = '[';
-            w = room(b, w, KEY_ROOM);
             if (meta.n_str)
-                *w.o++ = ',';
-            w.o = LIT(w.o, "\"intVal\":");
+                *o++ = ',';
+            o = LIT(o, "\"intVal\":");
             ds_pb_metaval_iter_init(&vi, p, &meta);
             while (ds_pb_metaval_next_int(&vi, &v)) {
-                w = key_i64(b, w, vsep, "", 0, v);
+                o = room(b, o, keep + ITEM_ROOM(3, 0));
+                o = key_i64(o, vsep, "", 0, v);
                 vsep = ',';
             }
-            w = room(b, w, 1);
-            *w.o++ = ']';
+            *o++ = ']';
         }
-        w = room(b, w, 1);
-        *w.o++ = '}';
+        *o++ = '}';
     }
-    return put_close(b, w, sep, '}');
+    return put_close(o, sep, '}');
 }
 
-static struct jw put_trace(struct ds_buf *b, struct jw w, const uint8_t *p, size_t len,
-                          const struct ds_pb_msg *m)
+static uint8_t *put_trace(struct ds_buf *b, uint8_t *o, size_t keep, const uint8_t *p,
+                          size_t len, const struct ds_pb_msg *m)
 {
     struct ds_pb_iter it;
     struct ds_pb_span item;
     char sep = '[';
-    w = room(b, w, KEY_ROOM);
-    w.o = LIT(w.o, ",\"trace\":");
+    o = LIT(o, ",\"trace\":");
     ds_pb_iter_trace(&it, p, len, m);
     while (ds_pb_iter_next(&it, &item)) {
         struct ds_pb_event ev;
         if (ds_pb_event_decode(p, item, &ev) != DS_OK)
-            return (struct jw){NULL, NULL};
-        w = room(b, w, 1);
-        *w.o++ = (uint8_t)sep;
+            return NULL;
+        o = room(b, o, keep + ITEM_ROOM(10, item.len)); /* 8 members, '{', '}' */
+        *o++ = (uint8_t)sep;
         sep = ',';
         /* ts, event and start are required, so the object never starts with ',' */
-        w = key_i64(b, w, '{', KEY("\"ts\":"), ev.ts);
-        w = key_enum(b, w, ',', KEY("\"event\":"), ds_dns_pb_event(ev.event), ev.event);
-        w = key_bool(b, w, ',', KEY("\"start\":"), ev.start);
+        o = key_i64(o, '{', KEY("\"ts\":"), ev.ts);
+        o = key_enum(o, ',', KEY("\"event\":"), ds_dns_pb_event(ev.event), ev.event);
+        o = key_bool(o, ',', KEY("\"start\":"), ev.start);
         if (ev.has & (1u << 4))
-            w = key_bool(b, w, ',', KEY("\"boolVal\":"), ev.bool_val);
+            o = key_bool(o, ',', KEY("\"boolVal\":"), ev.bool_val);
         if (ev.has & (1u << 5))
-            w = key_i64(b, w, ',', KEY("\"intVal\":"), ev.int_val);
+            o = key_i64(o, ',', KEY("\"intVal\":"), ev.int_val);
         if (ev.has & (1u << 6))
-            w = key_str(b, w, ',', KEY("\"stringVal\":"), MSTR(ev.string_val));
+            o = key_str(o, ',', KEY("\"stringVal\":"), MSTR(ev.string_val));
         if (ev.has & (1u << 7))
-            w = key_hex(b, w, ',', KEY("\"bytesVal\":"), SPAN(p, ev.bytes_val));
+            o = key_hex(o, ',', KEY("\"bytesVal\":"), SPAN(p, ev.bytes_val));
         if (ev.has & (1u << 8))
-            w = key_str(b, w, ',', KEY("\"custom\":"), MSTR(ev.custom));
-        w = room(b, w, 1);
-        *w.o++ = '}';
+            o = key_str(o, ',', KEY("\"custom\":"), MSTR(ev.custom));
+        *o++ = '}';
     }
-    return put_close(b, w, sep, ']');
+    return put_close(o, sep, ']');
 }
 
-static struct jw put_header(struct ds_buf *b, struct jw w, const struct ds_rec *rec,
-                           const struct ds_enc_ctx *ctx)
+/* {"seq":...,"instance":"...","captured":"..." (3 members). */
+static uint8_t *put_header(uint8_t *o, const struct ds_rec *rec, const struct ds_enc_ctx *ctx,
+                           size_t instance_len)
 {
-    w = key_u64(b, w, '{', KEY("\"seq\":"), rec->seq);
+    o = key_u64(o, '{', KEY("\"seq\":"), rec->seq);
     if (ctx && ctx->instance) {
         const uint8_t *s = (const uint8_t *)ctx->instance;
-        size_t n = strlen(ctx->instance);
-        w = key_str(b, w, ',', KEY("\"instance\":"), s, n, s, s + n + 1);
+        o = key_str(o, ',', KEY("\"instance\":"), s, instance_len, s, s + instance_len + 1);
     }
-    return key_time_us(b, w, ',', KEY("\"captured\":"), rec->time_us);
+    return key_time_us(o, ',', KEY("\"captured\":"), rec->time_us);
 }
 
-static int enc_metrics(struct ds_buf *out, const struct ds_rec *rec, const struct ds_enc_ctx *ctx)
+static int enc_metrics(struct ds_buf *out, const struct ds_rec *rec, const struct ds_enc_ctx *ctx,
+                       size_t instance_len)
 {
     if (!rec->data || rec->len == 0)
         return DS_EPROTO;
-    struct jw w = {ds_buf_room(out, rec->len + 128), out->data + out->cap};
-    w = put_header(out, w, rec, ctx);
-    w = room(out, w, rec->len + 64);
-    w.o = LIT(w.o, ",\"type\":\"metrics\",\"metrics\":");
-    memcpy(w.o, rec->data, rec->len);
-    w.o += rec->len;
-    *w.o++ = '}';
-    out->len = (size_t)(w.o - out->data);
+    uint8_t *o = ds_buf_room(out, ITEM_ROOM(4, instance_len) + rec->len);
+    o = put_header(o, rec, ctx, instance_len);
+    o = LIT(o, ",\"type\":\"metrics\",\"metrics\":");
+    memcpy(o, rec->data, rec->len);
+    o += rec->len;
+    *o++ = '}';
+    out->len = (size_t)(o - out->data);
     return DS_OK;
 }
 
@@ -660,8 +651,9 @@ static int enc_metrics(struct ds_buf *out, const struct ds_rec *rec, const struc
 
 int ds_enc_json(struct ds_buf *out, const struct ds_rec *rec, const struct ds_enc_ctx *ctx)
 {
+    size_t ilen = ctx && ctx->instance ? strlen(ctx->instance) : 0;
     if (rec->kind == DS_REC_METRICS)
-        return enc_metrics(out, rec, ctx);
+        return enc_metrics(out, rec, ctx, ilen);
     if (rec->kind != DS_REC_PDNS)
         return DS_ENOTSUP;
 
@@ -673,103 +665,100 @@ int ds_enc_json(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
 
     struct ds_buf *b = out;
     size_t start = out->len;
-    /* a typical event fits without regrowing */
-    struct jw w = {ds_buf_room(b, 2 * len + 256), b->data + b->cap};
+    size_t keep = event_room(len, ilen);
+    uint8_t *o = ds_buf_room(b, keep);
 
-    w = put_header(b, w, rec, ctx);
-    w = key_enum(b, w, ',', KEY("\"type\":"), ds_dns_pb_type(m.type), m.type);
+    o = put_header(o, rec, ctx, ilen);
+    o = key_enum(o, ',', KEY("\"type\":"), ds_dns_pb_type(m.type), m.type);
     if (HAS(&m, DS_PB_MESSAGE_ID))
-        w = key_hex(b, w, ',', KEY("\"messageId\":"), SPAN(p, m.message_id));
+        o = key_hex(o, ',', KEY("\"messageId\":"), SPAN(p, m.message_id));
     if (HAS(&m, DS_PB_SERVER_IDENTITY))
-        w = key_str(b, w, ',', KEY("\"serverIdentity\":"), MSTR(m.server_identity));
+        o = key_str(o, ',', KEY("\"serverIdentity\":"), MSTR(m.server_identity));
     if (HAS(&m, DS_PB_SOCKET_FAMILY))
-        w = key_enum(b, w, ',', KEY("\"socketFamily\":"), ds_dns_pb_family(m.socket_family),
+        o = key_enum(o, ',', KEY("\"socketFamily\":"), ds_dns_pb_family(m.socket_family),
                      m.socket_family);
     if (HAS(&m, DS_PB_SOCKET_PROTOCOL))
-        w = key_enum(b, w, ',', KEY("\"socketProtocol\":"),
-                     ds_dns_pb_protocol(m.socket_protocol), m.socket_protocol);
+        o = key_enum(o, ',', KEY("\"socketProtocol\":"), ds_dns_pb_protocol(m.socket_protocol),
+                     m.socket_protocol);
     if (HAS(&m, DS_PB_FROM))
-        w = key_addr(b, w, ',', KEY("\"from\":"), SPAN(p, m.from));
+        o = key_addr(o, ',', KEY("\"from\":"), SPAN(p, m.from));
     if (HAS(&m, DS_PB_TO))
-        w = key_addr(b, w, ',', KEY("\"to\":"), SPAN(p, m.to));
+        o = key_addr(o, ',', KEY("\"to\":"), SPAN(p, m.to));
     if (HAS(&m, DS_PB_FROM_PORT))
-        w = key_u64(b, w, ',', KEY("\"fromPort\":"), m.from_port);
+        o = key_u64(o, ',', KEY("\"fromPort\":"), m.from_port);
     if (HAS(&m, DS_PB_TO_PORT))
-        w = key_u64(b, w, ',', KEY("\"toPort\":"), m.to_port);
+        o = key_u64(o, ',', KEY("\"toPort\":"), m.to_port);
     if (HAS(&m, DS_PB_IN_BYTES))
-        w = key_u64(b, w, ',', KEY("\"inBytes\":"), m.in_bytes);
+        o = key_u64(o, ',', KEY("\"inBytes\":"), m.in_bytes);
     if (HAS(&m, DS_PB_TIME_SEC))
-        w = key_time(b, w, ',', KEY("\"time\":"), m.time_sec, m.time_usec);
+        o = key_time(o, ',', KEY("\"time\":"), m.time_sec, m.time_usec);
     if (HAS(&m, DS_PB_ID))
-        w = key_u64(b, w, ',', KEY("\"id\":"), m.id);
+        o = key_u64(o, ',', KEY("\"id\":"), m.id);
     if (HAS(&m, DS_PB_QUESTION)) {
         char sep = '{';
-        w = room(b, w, KEY_ROOM);
-        w.o = LIT(w.o, ",\"question\":");
+        o = LIT(o, ",\"question\":");
         if (m.q_has & (1u << DS_PB_Q_NAME)) {
-            w = key_str(b, w, sep, KEY("\"qName\":"), MSTR(m.qname));
+            o = key_str(o, sep, KEY("\"qName\":"), MSTR(m.qname));
             sep = ',';
         }
         if (m.q_has & (1u << DS_PB_Q_TYPE)) {
-            w = key_qtype(b, w, sep, KEY("\"qType\":"), m.qtype);
+            o = key_qtype(o, sep, KEY("\"qType\":"), m.qtype);
             sep = ',';
         }
         if (m.q_has & (1u << DS_PB_Q_CLASS)) {
-            w = key_class(b, w, sep, KEY("\"qClass\":"), m.qclass);
+            o = key_class(o, sep, KEY("\"qClass\":"), m.qclass);
             sep = ',';
         }
-        w = put_close(b, w, sep, '}');
+        o = put_close(o, sep, '}');
     }
     if (HAS(&m, DS_PB_RESPONSE))
-        w = put_response(b, w, p, len, &m);
-    if (w.o && HAS(&m, DS_PB_ORIGINAL_REQUESTOR_SUBNET))
-        w = key_addr(b, w, ',', KEY("\"originalRequestorSubnet\":"),
+        o = put_response(b, o, keep, p, len, &m);
+    if (o && HAS(&m, DS_PB_ORIGINAL_REQUESTOR_SUBNET))
+        o = key_addr(o, ',', KEY("\"originalRequestorSubnet\":"),
                      SPAN(p, m.original_requestor_subnet));
-    if (!w.o) {
+    if (!o) {
         out->len = start; /* nothing appended on error */
         return DS_EPROTO;
     }
     if (HAS(&m, DS_PB_REQUESTOR_ID))
-        w = key_str(b, w, ',', KEY("\"requestorId\":"), MSTR(m.requestor_id));
+        o = key_str(o, ',', KEY("\"requestorId\":"), MSTR(m.requestor_id));
     if (HAS(&m, DS_PB_INITIAL_REQUEST_ID))
-        w = key_hex(b, w, ',', KEY("\"initialRequestId\":"), SPAN(p, m.initial_request_id));
+        o = key_hex(o, ',', KEY("\"initialRequestId\":"), SPAN(p, m.initial_request_id));
     if (HAS(&m, DS_PB_DEVICE_ID))
-        w = key_hex(b, w, ',', KEY("\"deviceId\":"), SPAN(p, m.device_id));
+        o = key_hex(o, ',', KEY("\"deviceId\":"), SPAN(p, m.device_id));
     if (HAS(&m, DS_PB_NEWLY_OBSERVED_DOMAIN))
-        w = key_bool(b, w, ',', KEY("\"newlyObservedDomain\":"), m.newly_observed_domain);
+        o = key_bool(o, ',', KEY("\"newlyObservedDomain\":"), m.newly_observed_domain);
     if (HAS(&m, DS_PB_DEVICE_NAME))
-        w = key_str(b, w, ',', KEY("\"deviceName\":"), MSTR(m.device_name));
+        o = key_str(o, ',', KEY("\"deviceName\":"), MSTR(m.device_name));
     if (m.meta_count)
-        w = put_meta(b, w, p, len, &m);
-    if (w.o && m.trace_count)
-        w = put_trace(b, w, p, len, &m);
-    if (!w.o) {
+        o = put_meta(b, o, keep, p, len, &m);
+    if (o && m.trace_count)
+        o = put_trace(b, o, keep, p, len, &m);
+    if (!o) {
         out->len = start;
         return DS_EPROTO;
     }
     if (HAS(&m, DS_PB_HTTP_VERSION))
-        w = key_enum(b, w, ',', KEY("\"httpVersion\":"), ds_dns_pb_http(m.http_version),
+        o = key_enum(o, ',', KEY("\"httpVersion\":"), ds_dns_pb_http(m.http_version),
                      m.http_version);
     if (HAS(&m, DS_PB_WORKER_ID))
-        w = key_u64(b, w, ',', KEY("\"workerId\":"), m.worker_id);
+        o = key_u64(o, ',', KEY("\"workerId\":"), m.worker_id);
     if (HAS(&m, DS_PB_PACKET_CACHE_HIT))
-        w = key_bool(b, w, ',', KEY("\"packetCacheHit\":"), m.packet_cache_hit);
+        o = key_bool(o, ',', KEY("\"packetCacheHit\":"), m.packet_cache_hit);
     if (HAS(&m, DS_PB_OUTGOING_QUERIES))
-        w = key_u64(b, w, ',', KEY("\"outgoingQueries\":"), m.outgoing_queries);
+        o = key_u64(o, ',', KEY("\"outgoingQueries\":"), m.outgoing_queries);
     if (HAS(&m, DS_PB_HEADER_FLAGS))
-        w = key_u64(b, w, ',', KEY("\"headerFlags\":"), m.header_flags);
+        o = key_u64(o, ',', KEY("\"headerFlags\":"), m.header_flags);
     if (HAS(&m, DS_PB_EDNS_VERSION))
-        w = key_u64(b, w, ',', KEY("\"ednsVersion\":"), m.edns_version);
+        o = key_u64(o, ',', KEY("\"ednsVersion\":"), m.edns_version);
     if (HAS(&m, DS_PB_EDE))
-        w = key_u64(b, w, ',', KEY("\"ede\":"), m.ede);
+        o = key_u64(o, ',', KEY("\"ede\":"), m.ede);
     if (HAS(&m, DS_PB_EDE_TEXT))
-        w = key_str(b, w, ',', KEY("\"edeText\":"), MSTR(m.ede_text));
+        o = key_str(o, ',', KEY("\"edeText\":"), MSTR(m.ede_text));
     if (HAS(&m, DS_PB_OPEN_TELEMETRY_TRACE_ID))
-        w = key_hex(b, w, ',', KEY("\"openTelemetryTraceID\":"),
-                    SPAN(p, m.open_telemetry_trace_id));
-    w = room(b, w, 1);
-    *w.o++ = '}';
-    out->len = (size_t)(w.o - out->data);
+        o = key_hex(o, ',', KEY("\"openTelemetryTraceID\":"), SPAN(p, m.open_telemetry_trace_id));
+    *o++ = '}';
+    out->len = (size_t)(o - out->data);
     return DS_OK;
 }
 

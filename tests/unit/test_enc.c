@@ -540,6 +540,31 @@ static void test_json_writer_edges(void)
             }
         }
     }
+    /* about the most output per input byte (5 for a minimal trace event): thousands of
+     * minimal RRs and trace events, 170 KB of JSON into a fresh buffer */
+    static uint8_t dense[2 + 4 + 2000 * 4 + 3000 * 9];
+    size_t dl = 0;
+    dense[dl++] = 0x08, dense[dl++] = 0x02;
+    dense[dl++] = 0x6a, dense[dl++] = 0x80 | (2000 * 4 & 0x7f), dense[dl++] = 2000 * 4 >> 7;
+    for (int i = 0; i < 2000; i++) /* RR {udr: false} */
+        dense[dl++] = 0x12, dense[dl++] = 0x02, dense[dl++] = 0x30, dense[dl++] = 0x00;
+    for (int i = 0; i < 3000; i++) { /* trace {ts: 0, event: 0, start: false} */
+        static const uint8_t ev[] = {0xba, 0x01, 0x06, 0x08, 0x00, 0x10, 0x00, 0x18, 0x00};
+        memcpy(dense + dl, ev, sizeof ev), dl += sizeof ev;
+    }
+    ds_buf_free(&b);
+    struct ds_rec dr = rec_of(dense, dl, 1);
+    ASSERT_OK(ds_enc_json(&b, &dr, &noinst));
+    static const char rr_text[] = "{\"udr\":false},";
+    static const char ev_text[] = "{\"ts\":0,\"event\":\"CustomEvent\",\"start\":false},";
+    static const char head[] = "{\"seq\":1,\"captured\":\"2026-11-22T00:00:29.759123Z\","
+                               "\"type\":\"DNSResponseType\",\"response\":{\"rrs\":[";
+    ASSERT_EQ(b.len, sizeof(head) - 1 + 2000 * (sizeof(rr_text) - 1) + sizeof("]},\"trace\":[") - 2 +
+                         3000 * (sizeof(ev_text) - 1) + 1);
+    ASSERT_MEM_EQ(b.data, head, sizeof(head) - 1);
+    ASSERT_MEM_EQ(b.data + b.len - sizeof(ev_text), ev_text, sizeof(ev_text) - 2);
+    ASSERT_MEM_EQ(b.data + b.len - 2, "]}", 2);
+
     /* numbers: 0, 9, 10, 99, 100, ... at every digit count, and the extremes */
     char want[32];
     for (uint64_t p10 = 1, i = 0; i < 20; i++, p10 *= 10) {
