@@ -77,7 +77,7 @@ static void test_connect_write_and_peer_close(void)
 {
     /* the forwarder logs every attempt: keep the output to errors unless asked */
     ds_log_threshold = getenv("DS_TEST_VERBOSE") ? DS_LOG_DEBUG : DS_LOG_ERROR;
-    unsigned port;
+    unsigned port = 0;
     ds_sock l = listen_any(&port);
     ASSERT_TRUE(l != DS_SOCK_INVALID);
     struct ds_forwarder_cfg fc = plain_cfg("127.0.0.1", port);
@@ -122,7 +122,7 @@ static void test_connect_write_and_peer_close(void)
 
 static void test_reset_is_detected(void)
 {
-    unsigned port;
+    unsigned port = 0;
     ds_sock l = listen_any(&port);
     struct ds_forwarder_cfg fc = plain_cfg("127.0.0.1", port);
     struct ds_target t;
@@ -149,7 +149,7 @@ static void test_reset_is_detected(void)
 
 static void test_refused_then_first_address_again(void)
 {
-    unsigned port;
+    unsigned port = 0;
     ds_sock l = listen_any(&port);
     ds_sock_close(l); /* nothing listens there now */
     struct ds_forwarder_cfg fc = plain_cfg("127.0.0.1", port);
@@ -370,7 +370,7 @@ static void tls_round(struct ds_forwarder_cfg *fc, struct tls_server *ts, unsign
 static void test_tls_verified_and_close_notify(void)
 {
     make_pki();
-    unsigned port;
+    unsigned port = 0;
     struct tls_server ts = {.l = listen_any(&port)};
     char ca[512];
     snprintf(ca, sizeof ca, "%s/ca.pem", g_dir);
@@ -392,7 +392,7 @@ static void test_tls_verified_and_close_notify(void)
 static void test_tls_ip_literal_verified(void)
 {
     make_pki();
-    unsigned port;
+    unsigned port = 0;
     struct tls_server ts = {.l = listen_any(&port)};
     char ca[512];
     snprintf(ca, sizeof ca, "%s/ca.pem", g_dir);
@@ -409,7 +409,7 @@ static void test_tls_ip_literal_verified(void)
 static void test_tls_wrong_name_refused_unless_verify_off(void)
 {
     make_pki();
-    unsigned port;
+    unsigned port = 0;
     struct tls_server ts = {.l = listen_any(&port)};
     char ca[512];
     snprintf(ca, sizeof ca, "%s/ca.pem", g_dir);
@@ -434,7 +434,7 @@ static void test_tls_wrong_name_refused_unless_verify_off(void)
 static void test_mtls_client_certificate(void)
 {
     make_pki();
-    unsigned port;
+    unsigned port = 0;
     struct tls_server ts = {.l = listen_any(&port), .require_client_cert = true};
     char ca[512], cert[512], key[512];
     snprintf(ca, sizeof ca, "%s/ca.pem", g_dir);
