@@ -3,12 +3,13 @@
  * writes, on the target's own thread and, with encode-threads=N (N > 1), on N - 1
  * helper threads of that target.
  *
- * With helpers, a batch is cut into chunks of CHUNK consecutive records, each encoded into
- * a buffer of its own.  The target thread posts the batch and then encodes chunks itself;
+ * With helpers, a batch is cut into chunks of CHUNK consecutive records.  Every encoding
+ * thread appends the chunks it takes to a buffer of its own (so the buffer stays in that
+ * thread's cache from batch to batch) and notes where each chunk went.  The target thread posts the batch and then encodes chunks itself;
  * every thread takes the next chunk nobody has taken yet (one compare-and-swap), so a
  * helper that the scheduler holds back delays at most the chunk it has in hand, and the
- * work spreads over whatever threads get a CPU.  ds__fwd_write_out writes the chunk
- * buffers in chunk order: the peer sees exactly the bytes, in exactly the order, one
+ * work spreads over whatever threads get a CPU.  ds__fwd_write_out writes the chunks in
+ * chunk order: the peer sees exactly the bytes, in exactly the order, one
  * thread would have written.  Batches of fewer than two chunks are encoded by the target
  * thread alone, into ft->out.  Every encoding thread keeps its own syslog header state
  * (the RFC 3164 time cache); the JSON encoder's time text cache is per thread already.
@@ -19,12 +20,13 @@
  * The target thread changes the job only once every chunk of the previous one is done
  * (done == nchunks), and publishes it with the new claim word (release; a claim acquires).
  *
- * Ownership: the helpers, chunk buffers and headers belong to the fwd_target
+ * Ownership: the helpers, their output buffers and headers belong to the fwd_target
  * (ds__fwd_enc_start / ds__fwd_enc_stop).  The records belong to the ring and are held by
  * the target's cursor while helpers read them.
  * Threads: everything here is called by the target's thread only (start and stop by the
  * thread that starts and stops the manager, while the target thread is not running); a
- * helper writes only the chunk buffers it claimed, until it counts them done.
+ * helper appends only to its own buffer, and writes only the chunk notes (ref) of the
+ * chunks it claimed, until it counts them done.
  */
 #include "ds_fwd_int.h"
 
@@ -90,11 +92,11 @@ static inline void prefetch_rec(const struct ds_rec *r)
 #endif
 }
 
+/* Append the records to out. */
 static void encode_range(struct fwd_target *ft, struct ds_syslog_hdr *hdr, struct ds_buf *out,
                          const struct ds_rec *recs, int n)
 {
     struct ds_enc_ctx ctx = {ft->f->instance, ft->f->hostname};
-    ds_buf_reset(out);
     for (int i = 0; i < n; i++) {
         if (i + PREFETCH_AHEAD < n)
             prefetch_rec(&recs[i + PREFETCH_AHEAD]);
@@ -102,12 +104,16 @@ static void encode_range(struct fwd_target *ft, struct ds_syslog_hdr *hdr, struc
     }
 }
 
-/* Claim and encode chunks of job generation gen until none is left.  Returns whether
- * this thread finished the job's last chunk. */
-static bool work_chunks(struct fwd_target *ft, struct ds_syslog_hdr *hdr, uint32_t gen)
+/* Claim and encode chunks of job generation gen until none is left, appending them to
+ * out (this thread's own buffer, emptied first) and noting where each went (who: 0 for the
+ * target thread, h + 1 for helper h).  Returns whether this thread finished the job's last
+ * chunk. */
+static bool work_chunks(struct fwd_target *ft, unsigned who, struct ds_syslog_hdr *hdr,
+                        struct ds_buf *out, uint32_t gen)
 {
     struct enc_pool *pl = ft->pool;
     bool last = false;
+    ds_buf_reset(out);
     uint64_t w = atomic_load_explicit(&pl->claim, memory_order_acquire);
     for (;;) {
         uint32_t c = (uint32_t)w & 0xffff, nchunks = (uint32_t)(w >> 16) & 0xffff;
@@ -117,7 +123,9 @@ static bool work_chunks(struct fwd_target *ft, struct ds_syslog_hdr *hdr, uint32
                                                    memory_order_acquire))
             continue; /* w now holds the current word */
         int from = (int)c * CHUNK, k = pl->n - from < CHUNK ? pl->n - from : CHUNK;
-        encode_range(ft, hdr, &pl->chunk[c], pl->recs + from, k);
+        size_t at = out->len;
+        encode_range(ft, hdr, out, pl->recs + from, k);
+        pl->ref[c] = (struct chunk_ref){who, at, out->len - at};
         if (atomic_fetch_add_explicit(&pl->done, 1, memory_order_acq_rel) + 1 == nchunks)
             last = true;
         w = atomic_load_explicit(&pl->claim, memory_order_acquire);
@@ -138,7 +146,7 @@ static void helper_thread(void *arg)
             break;
         seen = pl->gen;
         ds_mutex_unlock(&pl->mu);
-        bool last = work_chunks(ft, &h->hdr, seen);
+        bool last = work_chunks(ft, h->who, &h->hdr, &h->out, seen);
         ds_mutex_lock(&pl->mu);
         if (last)
             ds_cond_signal(&pl->done_cond);
@@ -156,11 +164,12 @@ int ds__fwd_enc_start(struct fwd_target *ft, unsigned threads, unsigned batch)
     ds_cond_init(&pl->job_cond);
     ds_cond_init(&pl->done_cond);
     pl->maxchunks = (batch + CHUNK - 1) / CHUNK;
-    pl->chunk = ds_xcalloc(pl->maxchunks, sizeof(*pl->chunk));
+    pl->ref = ds_xcalloc(pl->maxchunks, sizeof(*pl->ref));
     pl->helpers = ds_xcalloc(threads - 1, sizeof(*pl->helpers));
     for (unsigned i = 0; i + 1 < threads; i++) {
         struct enc_helper *h = &pl->helpers[i];
         h->ft = ft;
+        h->who = i + 1;
         ds_syslog_hdr_init(&h->hdr, ft->syslog, &ft->sid);
         pl->nhelpers = i + 1;
         char name[32];
@@ -190,10 +199,9 @@ void ds__fwd_enc_stop(struct fwd_target *ft)
         if (h->started)
             ds_thread_join(&h->thread);
         ds_syslog_hdr_free(&h->hdr);
+        ds_buf_free(&h->out);
     }
-    for (unsigned c = 0; c < pl->maxchunks; c++)
-        ds_buf_free(&pl->chunk[c]);
-    free(pl->chunk);
+    free(pl->ref);
     free(pl->helpers);
     ds_cond_destroy(&pl->done_cond);
     ds_cond_destroy(&pl->job_cond);
@@ -207,11 +215,13 @@ void ds__fwd_encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int 
     struct enc_pool *pl = ft->pool;
     ft->nchunks = 0;
     if (!pl || n < 2 * CHUNK) {
+        ds_buf_reset(&ft->out);
         encode_range(ft, &ft->hdr, &ft->out, recs, n);
         return;
     }
     uint32_t nchunks = (uint32_t)(n + CHUNK - 1) / CHUNK;
     if (nchunks > pl->maxchunks) { /* never: batches are at most forwarder-batch-size */
+        ds_buf_reset(&ft->out);
         encode_range(ft, &ft->hdr, &ft->out, recs, n);
         return;
     }
@@ -225,7 +235,7 @@ void ds__fwd_encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int 
                           memory_order_release);
     ds_cond_broadcast(&pl->job_cond);
     ds_mutex_unlock(&pl->mu);
-    work_chunks(ft, &ft->hdr, gen);
+    work_chunks(ft, 0, &ft->hdr, &ft->out, gen);
     if (atomic_load_explicit(&pl->done, memory_order_acquire) != nchunks) {
         ds_mutex_lock(&pl->mu);
         while (atomic_load_explicit(&pl->done, memory_order_acquire) != nchunks)
@@ -235,16 +245,25 @@ void ds__fwd_encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int 
     ft->nchunks = nchunks;
 }
 
+static const struct ds_buf *buf_of(const struct fwd_target *ft, unsigned who)
+{
+    return who == 0 ? &ft->out : &ft->pool->helpers[who - 1].out;
+}
+
 /* Write what the last ds__fwd_encode_batch produced (possibly nothing): ft->out, or the
- * chunk buffers in order.  While ds__fwd_stopping, the write timeout shrinks to what is
- * left of the stop budget. */
+ * chunks in chunk order, each from the buffer of the thread that encoded it (consecutive
+ * chunks one thread encoded lie next to each other and go in one write).  While
+ * ds__fwd_stopping, the write timeout shrinks to what is left of the stop budget. */
 int ds__fwd_write_out(struct fwd_target *ft)
 {
-    const struct ds_buf *bufs = ft->nchunks ? ft->pool->chunk : &ft->out;
-    unsigned nbufs = ft->nchunks ? ft->nchunks : 1;
+    const struct chunk_ref *ref = ft->nchunks ? ft->pool->ref : NULL;
+    struct chunk_ref whole = {0, 0, ft->out.len};
+    unsigned n = ft->nchunks ? ft->nchunks : 1;
+    if (!ref)
+        ref = &whole;
     size_t total = 0;
-    for (unsigned i = 0; i < nbufs; i++)
-        total += bufs[i].len;
+    for (unsigned i = 0; i < n; i++)
+        total += ref[i].len;
     if (total == 0)
         return DS_OK;
     struct ds_fwd *f = ft->f;
@@ -256,8 +275,13 @@ int ds__fwd_write_out(struct fwd_target *ft)
         ds_sock_set_timeouts(ft->t.sock, w, w);
     }
     int rc = DS_OK;
-    for (unsigned i = 0; rc == DS_OK && i < nbufs; i++)
-        if (bufs[i].len)
-            rc = ds_target_write(&ft->t, bufs[i].data, bufs[i].len);
+    for (unsigned i = 0; rc == DS_OK && i < n;) {
+        unsigned who = ref[i].who;
+        size_t off = ref[i].off, len = ref[i].len;
+        for (i++; i < n && ref[i].who == who && ref[i].off == off + len; i++)
+            len += ref[i].len;
+        if (len)
+            rc = ds_target_write(&ft->t, buf_of(ft, who)->data + off, len);
+    }
     return rc;
 }

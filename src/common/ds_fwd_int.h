@@ -53,13 +53,22 @@ struct item_list {
 
 /* The encoding threads of one target (encode-threads=N: N - 1 helpers; see ds_fwd_enc.c).
  * gen and quit are under mu; recs and n are written by the target thread while no job is
- * running and read by a helper only after it claimed a chunk; chunk[c] belongs to whoever
+ * running and read by a helper only after it claimed a chunk; ref[c] belongs to whoever
  * claimed chunk c until it is counted in done. */
 struct enc_helper {
     struct fwd_target *ft;
+    unsigned who;       /* 1 + its index */
+    struct ds_buf out;  /* the chunks it encoded in the current job */
     struct ds_thread thread;
     bool started;
     struct ds_syslog_hdr hdr;
+};
+
+/* Where a chunk's bytes are: in the buffer of thread `who` (0: the target thread's out,
+ * h + 1: helpers[h].out), len bytes at off. */
+struct chunk_ref {
+    unsigned who;
+    size_t off, len;
 };
 
 struct enc_pool {
@@ -72,7 +81,7 @@ struct enc_pool {
     int n;
     _Atomic uint64_t claim;   /* gen << 32 | nchunks << 16 | next chunk */
     atomic_uint done;         /* chunks of the current job encoded */
-    struct ds_buf *chunk;     /* maxchunks output buffers */
+    struct chunk_ref *ref;    /* maxchunks: where each chunk of the job was encoded */
     unsigned maxchunks;
     struct enc_helper *helpers;
     unsigned nhelpers;
@@ -94,7 +103,7 @@ struct fwd_target {
     struct ds_buf out;
     struct ds_syslog_hdr hdr;
     struct enc_pool *pool; /* NULL: this thread encodes alone, into out */
-    unsigned nchunks;      /* the last batch went into pool->chunk[0..nchunks), not out */
+    unsigned nchunks;      /* the last batch went into pool->ref[0..nchunks) chunks, 0: out */
     struct ds_rec *recs;
     struct mark *marks;
     size_t nmarks, capmarks;
