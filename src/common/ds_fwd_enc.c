@@ -213,14 +213,10 @@ void ds__fwd_enc_stop(struct fwd_target *ft)
 void ds__fwd_encode_batch(struct fwd_target *ft, const struct ds_rec *recs, int n)
 {
     struct enc_pool *pl = ft->pool;
-    ft->nchunks = 0;
-    if (!pl || n < 2 * CHUNK) {
-        ds_buf_reset(&ft->out);
-        encode_range(ft, &ft->hdr, &ft->out, recs, n);
-        return;
-    }
     uint32_t nchunks = (uint32_t)(n + CHUNK - 1) / CHUNK;
-    if (nchunks > pl->maxchunks) { /* never: batches are at most forwarder-batch-size */
+    ft->nchunks = 0;
+    /* (more chunks than maxchunks never happens: batches are at most forwarder-batch-size) */
+    if (!pl || n < 2 * CHUNK || nchunks > pl->maxchunks) {
         ds_buf_reset(&ft->out);
         encode_range(ft, &ft->hdr, &ft->out, recs, n);
         return;
