@@ -412,6 +412,16 @@ void ds_ring_cursor_set_connected(struct ds_ring *r, int id, bool connected)
     ds_mutex_unlock(&r->mu);
 }
 
+#define READ_PREFETCH 2048
+static inline void prefetch_line(const uint8_t *p)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p, 0, 3);
+#else
+    (void)p;
+#endif
+}
+
 int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t max_bytes,
                  int timeout_ms)
 {
@@ -468,13 +478,23 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
     size_t bytes = 0;
     uint64_t start_pos = pos, end_pos = pos;
     uint64_t phys = pos % r->cap;
+    /* The records were written by an input thread, usually on another core, and each
+     * header's position comes from the one before: unhelped, the walk waits for every
+     * record's first cache line in turn.  The lines READ_PREFETCH bytes ahead (not past
+     * the tail, nor the end of the buffer) are asked for as it goes, so the walk, and the
+     * encoder after it, find them close. */
+    uint64_t pf = phys, pf_end = phys + (tail - pos) < r->cap ? phys + (tail - pos) : r->cap;
     while (n < max && pos < tail) {
+        for (; pf < phys + READ_PREFETCH && pf < pf_end; pf += 64)
+            prefetch_line(r->data + pf);
         const struct ds_qf_rec *h = (const struct ds_qf_rec *)(const void *)(r->data + phys);
         if (h->len == DS_QF_SKIP) {
             pos += h->crc;
             phys += h->crc;
-            if (phys == r->cap)
-                phys = 0;
+            if (phys == r->cap) {
+                phys = pf = 0;
+                pf_end = tail - pos < r->cap ? tail - pos : r->cap;
+            }
             continue;
         }
         if (n > 0 && bytes + h->len > max_bytes)
@@ -493,8 +513,10 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
         uint64_t size = ds_qf_rec_size(h->len);
         pos += size;
         phys += size;
-        if (phys == r->cap)
-            phys = 0;
+        if (phys == r->cap) {
+            phys = pf = 0;
+            pf_end = tail - pos < r->cap ? tail - pos : r->cap;
+        }
         end_pos = pos;
     }
     if (unlocked)
