@@ -111,7 +111,7 @@ int ds_enc_bind(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
         return DS_ENOTSUP;
     const uint8_t *p = rec->data;
     struct ds_pb_msg m;
-    if (ds_pb_scan(p, rec->len, &m) != DS_OK)
+    if (ds_pb_scan_lim(p, rec->len, (size_t)rec->len + rec->after, &m) != DS_OK)
         return DS_EPROTO;
     if (m.type != DS_PB_TYPE_QUERY && m.type != DS_PB_TYPE_OUTGOING_QUERY)
         return DS_ENOTSUP;

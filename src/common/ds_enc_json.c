@@ -660,7 +660,7 @@ int ds_enc_json(struct ds_buf *out, const struct ds_rec *rec, const struct ds_en
     const uint8_t *p = rec->data;
     size_t len = rec->len;
     struct ds_pb_msg m;
-    if (ds_pb_scan(p, len, &m) != DS_OK)
+    if (ds_pb_scan_lim(p, len, len + rec->after, &m) != DS_OK)
         return DS_EPROTO;
 
     struct ds_buf *b = out;

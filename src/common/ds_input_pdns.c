@@ -77,6 +77,8 @@ static void conn_close(struct listener *l, size_t i, const char *why)
     atomic_fetch_sub(&l->owner->conns_open, 1);
 }
 
+#define VALIDATE_SLACK 16
+
 /* Validate and append the complete frames in c->buf.  Returns 0, or -1 when a bad
  * frame was found (the connection must be closed; frames before it were kept). */
 static int conn_consume(struct listener *l, struct conn *c, uint64_t now_us)
@@ -98,7 +100,7 @@ static int conn_consume(struct listener *l, struct conn *c, uint64_t now_us)
         }
         if (c->len - off - hdr < flen)
             break;
-        if (ds_pb_validate(p + hdr, flen) != DS_OK) {
+        if (ds_pb_validate_lim(p + hdr, flen, c->cap + VALIDATE_SLACK - (off + hdr)) != DS_OK) {
             ds_log_warn(COMP,
                         "%s: closing connection from %s: frame %llu (%u bytes) is not a valid "
                         "PowerDNS protobuf message",
@@ -151,7 +153,11 @@ static int conn_read(struct listener *l, struct conn *c, int max_rounds, const c
             size_t need = (size_t)l->cfg->max_frame + 4;
             if (want < need)
                 want = need;
-            c->buf = ds_xrealloc(c->buf, want);
+            /* VALIDATE_SLACK bytes past cap, never received into, let the validator
+             * walk a frame at the end in place; all past len is zeroed so that whatever
+             * it looks at is initialised */
+            c->buf = ds_xrealloc(c->buf, want + VALIDATE_SLACK);
+            memset(c->buf + c->len, 0, want + VALIDATE_SLACK - c->len);
             c->cap = want;
         }
         int64_t n = ds_sock_recv(c->fd, c->buf + c->len, c->cap - c->len);

@@ -342,24 +342,33 @@ static int pb_check_msg(const struct pb_desc *d, const uint8_t *p, uint32_t pos,
 #endif
 }
 
-int ds_pb_validate(const uint8_t *p, size_t len)
+int ds_pb_validate_lim(const uint8_t *p, size_t len, size_t lim)
 {
     if (!p && len)
         return DS_EPROTO;
     if (len > UINT32_MAX)
         return DS_EPROTO;
 #if PB_FAST
-    /* Walked from a copy with 16 readable bytes after the end, every field takes the fast
-     * path; copying a typical frame (about 120 bytes) costs less than the slow walk of its
-     * last 16 bytes. */
+    /* The fast path needs 16 readable bytes after the end: in place when the caller has
+     * them, else from a copy with 16 zeros after it (copying a typical frame, about 120
+     * bytes, costs less than the slow walk of its last 16 bytes). */
+    if (len && lim >= len + 16 && len <= PB_COPY_MAX)
+        return pb_check_msg(&pb_descs[K_UNK], p, 0, (uint32_t)len, (uint32_t)len + 16);
     if (len && len <= PB_COPY_MAX) {
         uint8_t copy[PB_COPY_MAX + 16];
         memcpy(copy, p, len);
         memset(copy + len, 0, 16);
         return pb_check_msg(&pb_descs[K_UNK], copy, 0, (uint32_t)len, (uint32_t)len + 16);
     }
+#else
+    (void)lim;
 #endif
     return pb_check_msg(&pb_descs[K_UNK], p, 0, (uint32_t)len, (uint32_t)len);
+}
+
+int ds_pb_validate(const uint8_t *p, size_t len)
+{
+    return ds_pb_validate_lim(p, len, len);
 }
 
 /* ---- scan ------------------------------------------------------------------------ */
@@ -675,20 +684,34 @@ int ds__pb_scan_generic(const uint8_t *p, size_t len, struct ds_pb_msg *m)
     return scan_msg(false, p, (uint32_t)len, (uint32_t)len, m);
 }
 
-int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m)
+int ds_pb_scan_lim(const uint8_t *p, size_t len, size_t lim, struct ds_pb_msg *m)
 {
 #if PB_FAST
-    /* From a copy with 16 readable bytes after the end (as ds_pb_validate walks), every
-     * load of the fast path is in bounds.  Spans are offsets: they hold for p as well. */
+    /* The fast path loads up to 16 bytes past a field's start: in place when the caller
+     * has 16 to spare, else from a copy with 16 zeros after it.  Spans are offsets: they
+     * hold for p as well. */
     if (p && len && len <= PB_COPY_MAX) {
-        uint8_t copy[PB_COPY_MAX + 16];
-        memcpy(copy, p, len);
-        memset(copy + len, 0, 16);
-        if (scan_msg(true, copy, (uint32_t)len, (uint32_t)len + 16, m) == DS_OK)
+        int rc;
+        if (lim >= len + 16) {
+            rc = scan_msg(true, p, (uint32_t)len, (uint32_t)len + 16, m);
+        } else {
+            uint8_t copy[PB_COPY_MAX + 16];
+            memcpy(copy, p, len);
+            memset(copy + len, 0, 16);
+            rc = scan_msg(true, copy, (uint32_t)len, (uint32_t)len + 16, m);
+        }
+        if (rc == DS_OK)
             return DS_OK;
     }
+#else
+    (void)lim;
 #endif
     return ds__pb_scan_generic(p, len, m);
+}
+
+int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m)
+{
+    return ds_pb_scan_lim(p, len, len, m);
 }
 
 int ds_pb_rr_decode(const uint8_t *p, struct ds_pb_span item, struct ds_pb_rr *rr)

@@ -143,6 +143,13 @@ int ds_pb_validate(const uint8_t *p, size_t len);
 /* Validate and summarise in one pass.  DS_OK, or DS_EPROTO (m is then unspecified). */
 int ds_pb_scan(const uint8_t *p, size_t len, struct ds_pb_msg *m);
 
+/* The same, for a caller that knows p[0..lim) is readable and initialised (lim >= len;
+ * the bytes after len may be anything, they never change the result).  With 16 bytes to
+ * spare the walk runs in place; otherwise, and for messages over 1 KiB, as above (from
+ * a padded copy). */
+int ds_pb_validate_lim(const uint8_t *p, size_t len, size_t lim);
+int ds_pb_scan_lim(const uint8_t *p, size_t len, size_t lim, struct ds_pb_msg *m);
+
 /* Internal, for tests: the scan without its fast path (what ds_pb_scan falls back to for
  * anything the fast path does not take).  Same contract and results as ds_pb_scan. */
 int ds__pb_scan_generic(const uint8_t *p, size_t len, struct ds_pb_msg *m);

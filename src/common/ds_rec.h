@@ -35,6 +35,9 @@ struct ds_rec {
     uint16_t input_id;
     uint8_t kind;
     uint32_t len;
+    /* Bytes after data + len that the reader may read too (they belong to the ring and
+     * are initialised, though not to this record); 0 when nothing is known.  At most 64. */
+    uint32_t after;
     const uint8_t *data;
 };
 

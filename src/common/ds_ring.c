@@ -509,6 +509,8 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
         o->kind = h->kind;
         o->len = h->len;
         o->data = (const uint8_t *)h + DS_QF_REC_HDR;
+        uint64_t room = r->cap - (phys + DS_QF_REC_HDR + h->len);
+        o->after = room < 64 ? (uint32_t)room : 64;
         bytes += h->len;
         uint64_t size = ds_qf_rec_size(h->len);
         pos += size;
@@ -712,7 +714,7 @@ int ds_ring_open(const struct ds_ring_options *o, struct ds_ring **out, char *er
             return rc;
         }
     } else {
-        r->data = ds_xmalloc((size_t)cap);
+        r->data = ds_xcalloc(1, (size_t)cap); /* zeros: readers may look past a record */
     }
     *out = r;
     return DS_OK;

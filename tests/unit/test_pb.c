@@ -702,11 +702,20 @@ static void test_mutations_match_protobuf_c(void)
             break;
         }
         }
-        struct ds_pb_msg m, g;
+        struct ds_pb_msg m, g, in;
         int v = ds_pb_validate(w.d, w.n);
         ASSERT_EQ(ds_pb_scan(w.d, w.n, &m), v);
         /* the scan's fast path and its generic fallback agree */
         ASSERT_EQ(ds__pb_scan_generic(w.d, w.n, &g), v);
+        /* walked in place, with 16 to 64 bytes of anything after the message (the
+         * caller's next record, say), the result is the same */
+        size_t extra = 16 + mut_next(49);
+        if (extra > sizeof(w.d) - w.n)
+            extra = sizeof(w.d) - w.n;
+        for (size_t j = 0; j < extra; j++)
+            w.d[w.n + j] = (uint8_t)mut_next(256);
+        ASSERT_EQ(ds_pb_validate_lim(w.d, w.n, w.n + extra), v);
+        ASSERT_EQ(ds_pb_scan_lim(w.d, w.n, w.n + extra, &in), v);
         PBDNSMessage *c = pbdnsmessage__unpack(NULL, w.n, w.d);
         if (v == DS_OK) {
             accepted++;
@@ -719,9 +728,16 @@ static void test_mutations_match_protobuf_c(void)
             if (diff)
                 fprintf(stderr, "  round %d (generic scan): %s\n", round, diff);
             ASSERT_TRUE(diff == NULL);
+            diff = pb_oracle_compare(w.d, w.n, &in, c);
+            if (diff)
+                fprintf(stderr, "  round %d (scan in place): %s\n", round, diff);
+            ASSERT_TRUE(diff == NULL);
             ASSERT_TRUE(m.resp_at == g.resp_at && m.meta_at == g.meta_at &&
                         m.trace_at == g.trace_at && m.has == g.has && m.q_has == g.q_has &&
                         m.r_has == g.r_has);
+            ASSERT_TRUE(m.resp_at == in.resp_at && m.meta_at == in.meta_at &&
+                        m.trace_at == in.trace_at && m.has == in.has && m.q_has == in.q_has &&
+                        m.r_has == in.r_has);
         } else {
             rejected++;
             if (c && !known_difference(w.d, 0, (uint32_t)w.n, 0)) {
