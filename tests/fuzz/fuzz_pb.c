@@ -281,6 +281,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (c)
         pbdnsmessage__free_unpacked(c, NULL);
 
+    /* In place, with bytes after the message that are not zeros (as a ring record has its
+     * neighbour after it), validation, scan and the JSON are the same as from the copy. */
+    static uint8_t *tail;
+    static size_t tail_cap;
+    if (size + 64 > tail_cap) {
+        tail_cap = size + 64;
+        tail = realloc(tail, tail_cap);
+        if (!tail)
+            DIE("out of memory");
+    }
+    if (size)
+        memcpy(tail, data, size);
+    for (size_t j = 0; j < 64; j++)
+        tail[size + j] = (uint8_t)(0xff - j * 37 - (size ? data[j % size] : 0));
+    struct ds_pb_msg mi;
+    if (ds_pb_validate_lim(tail, size, size + 64) != v)
+        DIE("validate in place differs");
+    if (ds_pb_scan_lim(tail, size, size + 64, &mi) != v)
+        DIE("scan in place differs");
+    if (v == DS_OK && (mi.has != m.has || mi.q_has != m.q_has || mi.r_has != m.r_has ||
+                       mi.rr_count != m.rr_count || mi.resp_at != m.resp_at))
+        DIE("scan in place summarises differently");
+
     struct ds_rec rec = {.seq = 1, .time_us = 1795305629759123ull, .kind = DS_REC_PDNS,
                          .len = (uint32_t)size, .data = data};
     if (size > UINT32_MAX)
@@ -294,6 +317,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         DIE("json appended on failure");
     if (rc == DS_OK && !json_valid(b.data + 1, b.len - 1))
         DIE("invalid JSON: %.*s", (int)(b.len - 1), (const char *)b.data + 1);
+    if (rc == DS_OK) {
+        static struct ds_buf bi;
+        struct ds_rec reci = rec;
+        reci.data = tail;
+        reci.after = 64;
+        ds_buf_reset(&bi);
+        ds_buf_puts(&bi, "x");
+        if (ds_enc_json(&bi, &reci, &ctx) != DS_OK || bi.len != b.len ||
+            memcmp(bi.data, b.data, b.len) != 0)
+            DIE("JSON in place differs");
+    }
 
     ds_buf_reset(&b);
     rc = ds_enc_bind(&b, &rec, &ctx);
