@@ -35,8 +35,9 @@ struct ds_rec {
     uint16_t input_id;
     uint8_t kind;
     uint32_t len;
-    /* Bytes after data + len that the reader may read too (they belong to the ring and
-     * are initialised, though not to this record); 0 when nothing is known.  At most 64. */
+    /* Bytes after data + len that the consumer may read too, at most 64: initialised
+     * bytes of the ring that do not change while the record is held (padding, markers and
+     * the records after it in the same read batch); 0 when nothing is known. */
     uint32_t after;
     const uint8_t *data;
 };

@@ -509,6 +509,9 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
         o->kind = h->kind;
         o->len = h->len;
         o->data = (const uint8_t *)h + DS_QF_REC_HDR;
+        /* Readable after the payload: up to the end of the buffer for now; cut below to
+         * the end of the batch (what follows it is not held by this cursor and may be
+         * written, by an append or a reclaim on overflow, while the consumer looks). */
         uint64_t room = r->cap - (phys + DS_QF_REC_HDR + h->len);
         o->after = room < 64 ? (uint32_t)room : 64;
         bytes += h->len;
@@ -520,6 +523,22 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
             pf_end = tail - pos < r->cap ? tail - pos : r->cap;
         }
         end_pos = pos;
+    }
+    /* The batch's last record keeps its padding; each one before it what lies between
+     * it and the next (padding, a marker) plus the next one and what that one keeps, as
+     * far as the two are contiguous (a wrap between them leaves the cut to the buffer's
+     * end, which is a held marker). */
+    for (int i = n - 1; i >= 0; i--) {
+        uint64_t held = ds_qf_rec_size(out[i].len) - DS_QF_REC_HDR - out[i].len;
+        if (i < n - 1) {
+            const uint8_t *end = out[i].data + out[i].len;
+            const uint8_t *next = out[i + 1].data - DS_QF_REC_HDR;
+            held = next >= end ? (uint64_t)(next - end) + DS_QF_REC_HDR + out[i + 1].len +
+                                     out[i + 1].after
+                               : out[i].after;
+        }
+        if (out[i].after > held)
+            out[i].after = (uint32_t)held;
     }
     if (unlocked)
         ds_mutex_lock(&r->mu);

@@ -64,6 +64,15 @@ static void test_fields_and_order(void)
         ASSERT_EQ(recs[i].input_id, id % 7);
         ASSERT_U64_EQ(recs[i].route_mask, (uint32_t)id ^ 0x5a5a5a5au);
         ASSERT_U64_EQ(recs[i].time_us, 1000000u + id);
+        /* readable after the payload: its padding and the next record's header and bytes
+         * (the buffer's end is far); after the batch's last record only its padding */
+        uint32_t pad = (uint32_t)(ds_qf_rec_size(recs[i].len) - DS_QF_REC_HDR - recs[i].len);
+        const uint8_t *batch_end = recs[n - 1].data + ds_qf_rec_size(recs[n - 1].len) -
+                                   DS_QF_REC_HDR;
+        uint64_t to_end = (uint64_t)(batch_end - (recs[i].data + recs[i].len));
+        ASSERT_U64_EQ(recs[i].after, to_end < 64 ? to_end : 64);
+        if (i == n - 1)
+            ASSERT_EQ(recs[i].after, pad);
     }
     ASSERT_EQ(ds_ring_read(r, c, recs, 16, 1 << 20, 0), 0);
     struct ds_ring_stats st;
@@ -88,6 +97,29 @@ static void test_fields_and_order(void)
     ASSERT_EQ(ds_ring_cursor_count(r), 1);
     ds_ring_close(&r);
     ASSERT_TRUE(r == NULL);
+}
+
+/* What a consumer may read after a record (ds_rec.after) ends with the batch: records
+ * after it are not held and may change.  Payloads of 10, 9 and 8 bytes (ids 118 to 120)
+ * put the batch's end within 64 bytes of the first two. */
+static void test_after_stops_at_batch_end(void)
+{
+    struct ds_ring *r = mk(65536, DS_OVERFLOW_DROP_NEWEST);
+    ASSERT_TRUE(r != NULL);
+    int c = ds_ring_cursor_open(r, "file:/x");
+    ASSERT_EQ(pay_put(r, 118, 5), 5);
+    struct ds_rec recs[4];
+    ASSERT_EQ(ds_ring_read(r, c, recs, 3, 1 << 20, 0), 3);
+    /* records of 32 + 16 (10 and 9 bytes and their padding) and 32 + 8 bytes */
+    ASSERT_EQ(recs[0].len, 10);
+    ASSERT_EQ(recs[1].len, 9);
+    ASSERT_EQ(recs[2].len, 8);
+    ASSERT_EQ(recs[2].after, 0);          /* no padding, and the batch ends */
+    ASSERT_EQ(recs[1].after, 7 + 32 + 8); /* its padding and the last record */
+    ASSERT_EQ(recs[0].after, 64);         /* 6 + 32 + 9 + 47 = 94, cut to 64 */
+    ASSERT_EQ(ds_ring_read(r, c, recs, 4, 1 << 20, 0), 2); /* the rest: 121, 122 */
+    ASSERT_EQ(recs[1].after, (uint32_t)(ds_qf_rec_size(recs[1].len) - 32 - recs[1].len));
+    ds_ring_close(&r);
 }
 
 static void test_wraparound_order(void)
@@ -858,8 +890,8 @@ static void test_single_thread_cost(void)
     ds_ring_close(&r);
 }
 
-DS_TEST_MAIN(DS_TEST(test_fields_and_order), DS_TEST(test_wraparound_order),
-             DS_TEST(test_many_cursors), DS_TEST(test_overflow_drop_newest),
+DS_TEST_MAIN(DS_TEST(test_fields_and_order), DS_TEST(test_after_stops_at_batch_end),
+             DS_TEST(test_wraparound_order), DS_TEST(test_many_cursors), DS_TEST(test_overflow_drop_newest),
              DS_TEST(test_overflow_drop_oldest), DS_TEST(test_overflow_held_blocks_oldest),
              DS_TEST(test_overflow_disconnected_first), DS_TEST(test_rewind),
              DS_TEST(test_max_bytes_and_limits), DS_TEST(test_no_cursor_keeps_then_drops),
