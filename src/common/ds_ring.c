@@ -422,6 +422,12 @@ static inline void prefetch_line(const uint8_t *p)
 #endif
 }
 
+/* Where the read-ahead from phys stops: at the tail (left bytes on) or the buffer's end. */
+static inline uint64_t prefetch_end(const struct ds_ring *r, uint64_t phys, uint64_t left)
+{
+    return phys + (left < r->cap - phys ? left : r->cap - phys);
+}
+
 int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t max_bytes,
                  int timeout_ms)
 {
@@ -483,7 +489,7 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
      * record's first cache line in turn.  The lines READ_PREFETCH bytes ahead (not past
      * the tail, nor the end of the buffer) are asked for as it goes, so the walk, and the
      * encoder after it, find them close. */
-    uint64_t pf = phys, pf_end = phys + (tail - pos) < r->cap ? phys + (tail - pos) : r->cap;
+    uint64_t pf = phys, pf_end = prefetch_end(r, phys, tail - pos);
     while (n < max && pos < tail) {
         for (; pf < phys + READ_PREFETCH && pf < pf_end; pf += 64)
             prefetch_line(r->data + pf);
@@ -493,7 +499,7 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
             phys += h->crc;
             if (phys == r->cap) {
                 phys = pf = 0;
-                pf_end = tail - pos < r->cap ? tail - pos : r->cap;
+                pf_end = prefetch_end(r, 0, tail - pos);
             }
             continue;
         }
@@ -520,7 +526,7 @@ int ds_ring_read(struct ds_ring *r, int id, struct ds_rec *out, int max, size_t 
         phys += size;
         if (phys == r->cap) {
             phys = pf = 0;
-            pf_end = tail - pos < r->cap ? tail - pos : r->cap;
+            pf_end = prefetch_end(r, 0, tail - pos);
         }
         end_pos = pos;
     }
