@@ -9,8 +9,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "ds_crc32.h"
 #include "ds_err.h"
 #include "ds_fwd_int.h"
 #include "ds_log.h"
@@ -125,9 +125,7 @@ static size_t shard_of(struct ds_fwd *f, const struct ds_rec *r)
     struct ds_pb_span from = {0, 0};
     if (r->kind != DS_REC_PDNS || ds_pb_get_from(r->data, r->len, &from) != DS_OK)
         from.len = 0;
-    uLong h = crc32(0L, Z_NULL, 0);
-    if (from.len)
-        h = crc32(h, r->data + from.off, (uInt)from.len);
+    uint32_t h = from.len ? ds_crc32(0, r->data + from.off, from.len) : 0;
     return (size_t)(h % f->n);
 }
 

@@ -4,38 +4,27 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
-
+#include "ds_crc32.h"
 #include "ds_rec.h"
 
 uint32_t ds_qf_payload_crc(const void *data, size_t len)
 {
-    uLong c = crc32(0L, Z_NULL, 0);
-    const uint8_t *p = data;
-    /* zlib takes uInt lengths; payloads are at most DS_REC_MAX_PAYLOAD, but be exact. */
-    while (len > 0) {
-        uInt n = len > 0x40000000u ? 0x40000000u : (uInt)len;
-        c = crc32(c, p, n);
-        p += n;
-        len -= n;
-    }
-    return (uint32_t)c;
+    return ds_crc32(0, data, len);
 }
 
 uint32_t ds_qf_rec_crc(const void *rec)
 {
     uint32_t len;
     memcpy(&len, (const uint8_t *)rec + offsetof(struct ds_qf_rec, len), sizeof(len));
-    /* len <= DS_REC_MAX_PAYLOAD (callers check), so one uInt call covers it all. */
-    return (uint32_t)crc32(0L, (const Bytef *)rec + DS_QF_CRC_FROM,
-                           (uInt)(DS_QF_REC_HDR - DS_QF_CRC_FROM + len));
+    return ds_crc32(0, (const uint8_t *)rec + DS_QF_CRC_FROM,
+                    DS_QF_REC_HDR - DS_QF_CRC_FROM + (size_t)len);
 }
 
 /* ---- superblock ----------------------------------------------------------------- */
 
 static uint32_t super_crc(const struct ds_qf_super *sb)
 {
-    return (uint32_t)crc32(0L, (const Bytef *)sb, (uInt)offsetof(struct ds_qf_super, crc));
+    return ds_crc32(0, sb, offsetof(struct ds_qf_super, crc));
 }
 
 static bool super_valid(const struct ds_qf_super *sb)
@@ -115,7 +104,7 @@ static uint32_t slot_crc(const struct ds_qf_slot *s)
 {
     struct ds_qf_slot t = *s;
     t.crc = 0;
-    return (uint32_t)crc32(0L, (const Bytef *)&t, (uInt)sizeof(t));
+    return ds_crc32(0, &t, sizeof(t));
 }
 
 static bool all_zero(const uint8_t *p, size_t n)

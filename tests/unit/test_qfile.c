@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <zlib.h>
 
+#include "ds_crc32.h"
 #include "ds_plat.h"
 #include "ds_qfile.h"
 #include "ds_ring.h"
@@ -862,6 +863,33 @@ static void test_long_names_and_many_cursors(void)
     ds_file_remove(g_path);
 }
 
+/* ds_crc32 (the checksum of every record, slot and superblock) gives zlib's crc32 values:
+ * every length from 0 to 300 at every alignment, chained in two parts, lengths around
+ * 1 KiB (where it hands over to zlib), and 1 MiB. */
+static void test_crc32_is_zlibs(void)
+{
+    static uint8_t buf[(1 << 20) + 8];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+    for (size_t align = 0; align < 8; align++) {
+        for (size_t n = 0; n <= 300; n++) {
+            const uint8_t *p = buf + align;
+            uLong z = crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
+            ASSERT_U64_EQ(ds_crc32(0, p, n), z);
+            size_t cut = n / 3;
+            ASSERT_U64_EQ(ds_crc32(ds_crc32(0, p, cut), p + cut, n - cut), z);
+        }
+    }
+    for (size_t n = 1000; n <= 1100; n++) /* around the switch to zlib's loop at 1 KiB */
+        ASSERT_U64_EQ(ds_crc32(ds_crc32(0, buf + 3, 5), buf + 8, n),
+                      crc32(crc32(0L, Z_NULL, 0), buf + 3, (uInt)n + 5));
+    ASSERT_U64_EQ(ds_crc32(0, buf, 1 << 20), crc32(0L, buf, 1u << 20));
+    ASSERT_U64_EQ(ds_crc32(0, "123456789", 9), 0xcbf43926u); /* the CRC-32 check value */
+}
+
 static void test_scan_direct(void)
 {
     /* A hand-built area of 8 KiB: 5 at 1024, 6, 64 bytes of damage, 9 (seqs 7 and 8
@@ -1076,7 +1104,8 @@ DS_TEST_MAIN(DS_TEST(test_clean_restart), DS_TEST(test_wrapped_restart),
              DS_TEST(test_capacity_change), DS_TEST(test_foreign_file),
              DS_TEST(test_old_format_version),
              DS_TEST(test_inspect_read_only), DS_TEST(test_sync_thread),
-             DS_TEST(test_long_names_and_many_cursors), DS_TEST(test_scan_direct),
+             DS_TEST(test_long_names_and_many_cursors), DS_TEST(test_crc32_is_zlibs),
+             DS_TEST(test_scan_direct),
              DS_TEST(test_late_cursor_keeps_its_backlog),
              DS_TEST(test_dormant_gives_way_on_overflow), DS_TEST(test_one_process_per_file),
              DS_TEST(test_new_name_evicts_dormant))
