@@ -35,6 +35,7 @@ struct coll {
     atomic_bool abort_now;  /* reset the current connection */
     atomic_bool down;       /* close the listener and connection; refuse connections */
     atomic_bool is_down;    /* the collector thread has closed both (see coll_go_down) */
+    atomic_bool listening;  /* its listener is open (coll_start waits for it) */
     atomic_int abort_after; /* reset connection 1 after this many messages (0: never) */
     bool octet;             /* frames are RFC 6587 octet counting instead of 16-bit */
     uLong crc;              /* CRC-32 of every byte received, in order */
@@ -86,6 +87,7 @@ static void coll_thread(void *arg)
             if (l != DS_SOCK_INVALID)
                 ds_sock_close(l);
             s = l = DS_SOCK_INVALID;
+            atomic_store(&c->listening, false);
             atomic_store(&c->is_down, true);
             ds_sleep_ms(10);
             continue;
@@ -97,6 +99,7 @@ static void coll_thread(void *arg)
                 continue;
             }
             ds_sock_set_rcvbuf(l, 4096);
+            atomic_store(&c->listening, true);
         }
         if (s == DS_SOCK_INVALID) {
             struct ds_pollfd p = {l, DS_POLLIN, 0};
@@ -193,6 +196,11 @@ static struct coll *coll_start_framed(bool down, bool octet)
     atomic_store(&c->down, down);
     ds_mutex_init(&c->mu);
     ds_thread_create(&c->th, coll_thread, c, "coll");
+    /* A collector that is up listens before the forwarder under test can try it: its
+     * first attempt must not be refused (the tests count connection failures). */
+    uint64_t end = ds_time_mono_ms() + 5000 * SLACK;
+    while (!down && !atomic_load(&c->listening) && ds_time_mono_ms() < end)
+        ds_sleep_ms(1);
     return c;
 }
 
