@@ -30,7 +30,7 @@ uint32_t ds_crc32(uint32_t crc, const void *buf, size_t n)
     const uint8_t *p = buf;
     if (n >= CRC32_ZLIB_FROM) {
         uLong z = crc;
-        for (; n > 0;) {
+        while (n > 0) {
             uInt k = n > 0x40000000u ? 0x40000000u : (uInt)n; /* zlib takes uInt lengths */
             z = crc32(z, p, k);
             p += k;
