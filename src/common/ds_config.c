@@ -178,15 +178,17 @@ static void forwarder_free(struct ds_forwarder_cfg *f)
     memset(f, 0, sizeof(*f));
 }
 
+#define DURABLE_HOLD_MAX (UINT64_C(1) << 30)
 enum {
     FK_FORMAT, FK_SYSLOG, FK_FRAMING, FK_RECOVERY, FK_TLS, FK_TLS_CA, FK_TLS_CERT, FK_TLS_KEY,
     FK_TLS_NAME, FK_TLS_VERIFY, FK_CONNECT_TIMEOUT, FK_WRITE_TIMEOUT, FK_ENCODE_THREADS,
+    FK_DURABLE_HOLD,
 };
 static const char *const fwd_keys[] = {
     "format",          "syslog",         "framing",        "recovery",
     "tls",             "tls-ca-file",    "tls-client-certificate",
     "tls-client-key",  "tls-server-name", "tls-verify",    "connect-timeout",
-    "write-timeout",   "encode-threads", NULL};
+    "write-timeout",   "encode-threads", "durable-hold",  NULL};
 
 static int forwarder_options(struct ctx *c, const struct directive *d, struct ds_cfg_tokens *t,
                              struct ds_forwarder_cfg *f)
@@ -247,12 +249,24 @@ static int forwarder_options(struct ctx *c, const struct directive *d, struct ds
             f->encode_threads = (unsigned)v;
             break;
         }
+        case FK_DURABLE_HOLD: {
+            int r = ds_cfg_parse_size(val, &f->durable_hold);
+            if (r == DS_EINVAL)
+                rc = ds_cfg_err(c, "%s: bad durable-hold '%s' (use bytes, or a number with k, M or G)",
+                                d->name, val);
+            else if (r != DS_OK || f->durable_hold > DURABLE_HOLD_MAX)
+                rc = ds_cfg_err(c, "%s: durable-hold '%s' is above the maximum 1G", d->name, val);
+            break;
+        }
         }
         if (rc)
             return rc;
     }
     if (more < 0)
         return more;
+
+    if ((w.seen & (1u << FK_DURABLE_HOLD)) && f->recovery >= 0 && f->recovery != DS_RECOVERY_DURABLE)
+        return ds_cfg_err(c, "%s: durable-hold needs recovery=durable", d->name);
 
     /* TLS settings only mean something with tls=on. */
     for (int k = FK_TLS_CA; k <= FK_TLS_VERIFY; k++)

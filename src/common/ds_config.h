@@ -70,6 +70,7 @@ struct ds_forwarder_cfg {
     unsigned connect_timeout_ms; /* default 5000 */
     unsigned write_timeout_ms;   /* default 5000 */
     unsigned encode_threads;     /* threads that encode this target's batches, default 1 */
+    uint64_t durable_hold;       /* durable: acknowledged bytes still kept for a resend, 0 */
     int line;
 };
 

@@ -375,6 +375,7 @@ int ds_fwd_start(const struct ds_config *cfg, struct ds_ring *ring, const struct
             (fc->format == DS_FMT_PDNS && ft->framing != DS_FRAMING_32BIT))
             ft->framing = ds_framing_default(fc->format, ft->syslog);
         ft->recovery = fc->recovery < 0 ? cfg->forwarder_recovery : (enum ds_recovery)fc->recovery;
+        ft->durable_hold = fc->durable_hold;
         ft->sid = (struct ds_syslog_id){f->hostname, "dnsstream", f->procid, f->instance};
         ds_syslog_hdr_init(&ft->hdr, ft->syslog, &ft->sid);
         ft->recs = ds_xmalloc(sizeof(struct ds_rec) * f->batch);

@@ -95,6 +95,7 @@ struct fwd_target {
     enum ds_syslog syslog;
     enum ds_framing framing;
     enum ds_recovery recovery;
+    uint64_t durable_hold; /* durable: acknowledged bytes kept besides the previous batch */
     struct ds_syslog_id sid;
     int cursor; /* broadcast */
     struct ds_thread thread;
@@ -174,18 +175,24 @@ void ds__fwd_group_target_thread(void *arg);
 
 /* Durable: how many of the oldest written batches may go, given the wire offsets at
  * which each ended (end_off(i), i < n): all but the one before the first batch the peer
- * has not fully acknowledged; without acknowledgement information, all but the last. */
+ * has not fully acknowledged, and of those only the ones that ended durable_hold bytes or
+ * more before what the peer has acknowledged; without acknowledgement information, all
+ * but the last. */
 #define DURABLE_RELEASABLE(ft, n, end_off_of_i, out)                           \
     do {                                                                      \
         uint64_t acked_;                                                      \
-        size_t j_ = 0;                                                        \
+        size_t j_ = 0, h_ = 0;                                                \
         if (ds_target_acked(&(ft)->t, &acked_) != DS_OK) {                    \
             j_ = (n);                                                         \
+            h_ = (n);                                                         \
         } else {                                                              \
-            for (size_t i = 0; i < (n) && (end_off_of_i) <= acked_; i++)      \
+            for (size_t i = 0; i < (n) && (end_off_of_i) <= acked_; i++) {    \
                 j_ = i + 1;                                                   \
+                if ((end_off_of_i) + (ft)->durable_hold <= acked_)            \
+                    h_ = i + 1;                                               \
+            }                                                                 \
         }                                                                     \
-        (out) = j_ > 0 ? j_ - 1 : 0;                                          \
+        (out) = j_ > 0 ? (j_ - 1 < h_ ? j_ - 1 : h_) : 0;                     \
     } while (0)
 
 #endif

@@ -2,9 +2,10 @@
 # test_fwd_rsyslog.sh - the forwarder against a real collector: Debian's rsyslog, imtcp
 # over TLS (ossl) and mutual TLS (gtls, x509/certvalid), RFC 5424 with octet counting.
 #
-#   1. TLS, durable: 1,000,000 events at 50,000/s while rsyslog is stopped and started
-#      three times; every sequence number reaches rsyslog's file; duplicates are counted
-#      and stay within one batch in flight plus the previous batch per outage.
+#   1. TLS, durable with durable-hold=2M: 1,000,000 events at 50,000/s while rsyslog is
+#      stopped and started three times; every sequence number reaches rsyslog's file;
+#      duplicates are counted and stay within one batch in flight, the previous batch and
+#      the hold per outage.
 #   2. mTLS: dnsstream presents its client certificate (tls-client-certificate=auto with
 #      DNSSTREAM_TLS_DIR); 20,000 events arrive; the parsed fields are those of an RFC 5424
 #      message with our SD element, and the message is the JSON event.
@@ -60,11 +61,17 @@ last_sd_seq_is() { [ -f "$1" ] && tail -n 1 "$1" | grep -q "seq=\"$2\"\]"; }
 # ---- 1. TLS, durable, 1,000,000 events, three collector restarts
 N=1000000
 BATCH=500
+# rsyslog loses what it has read but not yet processed when it is stopped (it closes with a
+# FIN: none of it was left unread in its socket).  Durable alone resends the batch in flight
+# and the previous one; in about one CI run of ten that missed 100 to 200 events.
+# durable-hold keeps the last 2 MiB the collector's TCP acknowledged as well, which is what
+# docs/delivery.md advises for such a collector.
+HOLD=2097152
 PIN=$(ds_free_port)
 cat >"$DS_WORK/tls.conf" <<EOF
 instance-name rs-tls
 input pdns 127.0.0.1 $PIN
-forwarder ipv4 127.0.0.1 $TLS_PORT format=json syslog=rfc5424 tls=on tls-ca-file=$PKI/ca.pem tls-server-name=localhost connect-timeout=2s write-timeout=3s
+forwarder ipv4 127.0.0.1 $TLS_PORT format=json syslog=rfc5424 tls=on tls-ca-file=$PKI/ca.pem tls-server-name=localhost connect-timeout=2s write-timeout=3s durable-hold=$HOLD
 forwarder-recovery durable
 forwarder-batch-size $BATCH
 forwarder-backoff 100ms 1s
@@ -89,7 +96,10 @@ ds_check "every event reached rsyslog's file" ds_wait_for 180 last_sd_seq_is "$O
 ds_stop send-tls 5 || true
 ds_pycheck '
 import re, sys
-path, n, batch, outages = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+path, n, batch, outages, hold = (sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
+                                  int(sys.argv[4]), int(sys.argv[5]))
+# events in the hold: each is about 600 bytes on the wire (at least 400)
+bound = outages * (2 * batch + hold // 400)
 pat = re.compile(rb"instance=\"rs-tls\" seq=\"(\d+)\"")
 seen = bytearray(n + 1)
 total = other = 0
@@ -108,9 +118,9 @@ dups = total - (n - len(missing))
 print("tls: %d lines, %d distinct, %d missing, %d duplicates" % (total, n - len(missing), len(missing), dups))
 check("tls: every line carries our SD element", other == 0, other)
 check("tls: all %d sequence numbers reached rsyslog" % n, not missing, missing[:10])
-check("tls: duplicates %d within %d outages x (in flight + previous batch) = %d"
-      % (dups, outages, outages * 2 * batch), dups <= outages * 2 * batch)
-' "$OUT" "$N" "$BATCH" 3
+check("tls: duplicates %d within %d outages x (in flight + previous batch + the hold) = %d"
+      % (dups, outages, bound), dups <= bound)
+' "$OUT" "$N" "$BATCH" 3 "$HOLD"
 CONNECTS=$(grep -c -- '-> connected (TLS' "$DS_WORK/ds-tls.log")
 ds_check "the forwarder reconnected after each of the 3 outages ($CONNECTS connections)" \
     test "$CONNECTS" -ge 4

@@ -351,7 +351,7 @@ static void test_forwarder_all_options(void)
             "recovery=drop connect-timeout=2500ms write-timeout=1m encode-threads=4\n"
             "forwarder ipv4 siem.corp.local 6514 tls=on tls-ca-file=/etc/ssl/ca.pem "
             "tls-client-certificate=c.pem tls-client-key=k.pem tls-server-name=siem.corp.local "
-            "tls-verify=off\n",
+            "tls-verify=off durable-hold=2M\n",
             &cfg);
     ASSERT_EQ(cfg.n_forwarders, 2);
     const struct ds_forwarder_cfg *f = &cfg.forwarders[0];
@@ -375,6 +375,8 @@ static void test_forwarder_all_options(void)
     ASSERT_STR_EQ(f->tls_server_name, "siem.corp.local");
     ASSERT_EQ(f->tls_verify, 0);
     ASSERT_EQ(f->recovery, -1);
+    ASSERT_U64_EQ(f->durable_hold, 2u << 20);
+    ASSERT_U64_EQ(cfg.forwarders[0].durable_hold, 0); /* the default */
     ds_config_free(&cfg);
 }
 
@@ -690,6 +692,12 @@ static void test_errors_forwarder(void)
     LOAD_ERR(FWD "ipv4 siem 514 encode-threads=2 format=pdns\n",
              "t.conf:2: forwarder: encode-threads=2 needs format=json or format=bind "
              "(format=pdns copies the events unchanged)");
+    LOAD_ERR(FWD "ipv4 siem 514 durable-hold=lots\n",
+             "t.conf:2: forwarder: bad durable-hold 'lots' (use bytes, or a number with k, M or G)");
+    LOAD_ERR(FWD "ipv4 siem 514 durable-hold=2G\n",
+             "t.conf:2: forwarder: durable-hold '2G' is above the maximum 1G");
+    LOAD_ERR(FWD "ipv4 siem 514 recovery=best-effort durable-hold=1M\n",
+             "t.conf:2: forwarder: durable-hold needs recovery=durable");
     LOAD_ERR(FWD "ipv4 siem 514 tls=on tls=off\n",
              "t.conf:2: forwarder: option tls given twice ('tls=off')");
     LOAD_ERR(FWD "ipv4 siem 514 tls-ca-file=/ca.pem\n",

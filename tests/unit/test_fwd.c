@@ -540,6 +540,55 @@ static void test_recovery_late_detection(void)
     run_late(DS_RECOVERY_DROP, false);
 }
 
+/* durable-hold: batches 1 to 3 are read, batch 4 reaches the collector but is not read,
+ * then the collector resets.  Without a hold durable keeps the batches not yet fully
+ * acknowledged and the one before: it resends from batch 3 or 4 (whether batch 4's
+ * acknowledgement left the collector before its reset is up to its TCP's delayed ACK).
+ * Holding 1 MiB of acknowledged bytes keeps all four: it resends from event 1. */
+static long first_on_conn(struct coll *c, int conn)
+{
+    int n = atomic_load(&c->n);
+    for (int i = 0; i < n; i++)
+        if (c->conn[i] == conn)
+            return c->seq[i];
+    return -1;
+}
+
+static void run_hold(uint64_t hold, bool all)
+{
+    struct coll *cs[1] = {coll_start()};
+    struct rig g;
+    rig_init(&g, cs, 1, DS_FWD_BROADCAST, DS_RECOVERY_DURABLE, 10);
+    g.fc[0].durable_hold = hold;
+    ASSERT_OK(rig_start(&g));
+    for (int b = 1; b <= 3; b++) {
+        append(&g, 10, 10);
+        ASSERT_TRUE(wait_count(cs[0], 10 * b, 5000));
+    }
+    wait_paused(cs[0]);
+    append(&g, 10, 10);
+    ASSERT_TRUE(wait_stats(&g, "\"forwarded\":40", 5000));
+    atomic_store(&cs[0]->abort_now, true);
+    atomic_store(&cs[0]->pause, false);
+    ASSERT_TRUE(wait_stats(&g, "\"connects\":2", 5000));
+    ASSERT_EQ(settle(&g, cs, 1), 41);
+    ASSERT_TRUE(exactly(cs[0], 1, 1, 30));
+    long first = first_on_conn(cs[0], 2);
+    if (all)
+        ASSERT_EQ(first, 1);
+    else
+        ASSERT_TRUE(first == 21 || first == 31);
+    ASSERT_TRUE(exactly(cs[0], 2, first, 41));
+    rig_stop(&g);
+    coll_stop(cs[0]);
+}
+
+static void test_durable_hold(void)
+{
+    run_hold(0, false);
+    run_hold(1u << 20, true);
+}
+
 /* A write fails (the collector stops reading; the write times out) with batch 2 in
  * flight: drop discards it, best-effort resends it, durable resends it and batch 1.
  * Batches of 64; batch 2 is 4.2 MB, more than the socket buffers take. */
@@ -773,7 +822,8 @@ static void test_encode_threads_same_bytes(void)
 DS_TEST_MAIN(DS_TEST(test_no_forwarders), DS_TEST(test_broadcast_every_event_in_order),
              DS_TEST(test_broadcast_dead_target_catches_up),
              DS_TEST(test_recovery_detected_between_batches),
-             DS_TEST(test_recovery_late_detection), DS_TEST(test_recovery_write_failure),
+             DS_TEST(test_recovery_late_detection), DS_TEST(test_durable_hold),
+             DS_TEST(test_recovery_write_failure),
              DS_TEST(test_stop_drains_within_budget), DS_TEST(test_failover),
              DS_TEST(test_roundrobin), DS_TEST(test_sharded),
              DS_TEST(test_encode_threads_same_bytes))
