@@ -342,6 +342,21 @@ static int pb_check_msg(const struct pb_desc *d, const uint8_t *p, uint32_t pos,
 #endif
 }
 
+#if PB_FAST
+/* What the fast paths walk for p[0..len) (len <= PB_COPY_MAX), which load up to 16 bytes
+ * past a field's start: p itself when the caller has 16 readable bytes after it, else
+ * copy (PB_COPY_MAX + 16 bytes) holding the message and 16 zeros.  Copying a typical
+ * frame, about 120 bytes, costs less than walking its last 16 bytes slowly. */
+static const uint8_t *walkable(const uint8_t *p, size_t len, size_t lim, uint8_t *copy)
+{
+    if (lim >= len + 16)
+        return p;
+    memcpy(copy, p, len);
+    memset(copy + len, 0, 16);
+    return copy;
+}
+#endif
+
 int ds_pb_validate_lim(const uint8_t *p, size_t len, size_t lim)
 {
     if (!p && len)
@@ -349,16 +364,10 @@ int ds_pb_validate_lim(const uint8_t *p, size_t len, size_t lim)
     if (len > UINT32_MAX)
         return DS_EPROTO;
 #if PB_FAST
-    /* The fast path needs 16 readable bytes after the end: in place when the caller has
-     * them, else from a copy with 16 zeros after it (copying a typical frame, about 120
-     * bytes, costs less than the slow walk of its last 16 bytes). */
-    if (len && lim >= len + 16 && len <= PB_COPY_MAX)
-        return pb_check_msg(&pb_descs[K_UNK], p, 0, (uint32_t)len, (uint32_t)len + 16);
     if (len && len <= PB_COPY_MAX) {
         uint8_t copy[PB_COPY_MAX + 16];
-        memcpy(copy, p, len);
-        memset(copy + len, 0, 16);
-        return pb_check_msg(&pb_descs[K_UNK], copy, 0, (uint32_t)len, (uint32_t)len + 16);
+        return pb_check_msg(&pb_descs[K_UNK], walkable(p, len, lim, copy), 0, (uint32_t)len,
+                            (uint32_t)len + 16);
     }
 #else
     (void)lim;
@@ -687,20 +696,11 @@ int ds__pb_scan_generic(const uint8_t *p, size_t len, struct ds_pb_msg *m)
 int ds_pb_scan_lim(const uint8_t *p, size_t len, size_t lim, struct ds_pb_msg *m)
 {
 #if PB_FAST
-    /* The fast path loads up to 16 bytes past a field's start: in place when the caller
-     * has 16 to spare, else from a copy with 16 zeros after it.  Spans are offsets: they
-     * hold for p as well. */
+    /* Spans are offsets: from the copy they hold for p as well. */
     if (p && len && len <= PB_COPY_MAX) {
-        int rc;
-        if (lim >= len + 16) {
-            rc = scan_msg(true, p, (uint32_t)len, (uint32_t)len + 16, m);
-        } else {
-            uint8_t copy[PB_COPY_MAX + 16];
-            memcpy(copy, p, len);
-            memset(copy + len, 0, 16);
-            rc = scan_msg(true, copy, (uint32_t)len, (uint32_t)len + 16, m);
-        }
-        if (rc == DS_OK)
+        uint8_t copy[PB_COPY_MAX + 16];
+        if (scan_msg(true, walkable(p, len, lim, copy), (uint32_t)len, (uint32_t)len + 16, m) ==
+            DS_OK)
             return DS_OK;
     }
 #else

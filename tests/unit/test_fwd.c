@@ -508,6 +508,19 @@ static void test_recovery_detected_between_batches(void)
     run_detected_between(DS_RECOVERY_DROP, 11);
 }
 
+/* The collector stops reading; a batch of 10 goes out (the forwarder's stats show
+ * `forwarded`); the collector resets, and the forwarder connects again. */
+static bool unread_then_reset(struct rig *g, struct coll *c, const char *forwarded)
+{
+    wait_paused(c);
+    append(g, 10, 10);
+    if (!wait_stats(g, forwarded, 5000))
+        return false;
+    atomic_store(&c->abort_now, true);
+    atomic_store(&c->pause, false);
+    return wait_stats(g, "\"connects\":2", 5000);
+}
+
 /* Late detection: batch 2 was written and acknowledged by the collector's TCP but never
  * read; the collector resets.  Durable resends it; the others lose it. */
 static void run_late(enum ds_recovery rec, bool durable)
@@ -518,12 +531,7 @@ static void run_late(enum ds_recovery rec, bool durable)
     ASSERT_OK(rig_start(&g));
     append(&g, 10, 10);
     ASSERT_TRUE(wait_count(cs[0], 10, 5000));
-    wait_paused(cs[0]);
-    append(&g, 10, 10);
-    ASSERT_TRUE(wait_stats(&g, "\"forwarded\":20", 5000));
-    atomic_store(&cs[0]->abort_now, true);
-    atomic_store(&cs[0]->pause, false);
-    ASSERT_TRUE(wait_stats(&g, "\"connects\":2", 5000));
+    ASSERT_TRUE(unread_then_reset(&g, cs[0], "\"forwarded\":20"));
     append(&g, 10, 10);
     ASSERT_EQ(settle(&g, cs, 1), 31);
     ASSERT_EQ(atomic_load(&cs[0]->n), durable ? 31 : 21);
@@ -565,12 +573,7 @@ static void run_hold(uint64_t hold, bool all)
         append(&g, 10, 10);
         ASSERT_TRUE(wait_count(cs[0], 10 * b, 5000));
     }
-    wait_paused(cs[0]);
-    append(&g, 10, 10);
-    ASSERT_TRUE(wait_stats(&g, "\"forwarded\":40", 5000));
-    atomic_store(&cs[0]->abort_now, true);
-    atomic_store(&cs[0]->pause, false);
-    ASSERT_TRUE(wait_stats(&g, "\"connects\":2", 5000));
+    ASSERT_TRUE(unread_then_reset(&g, cs[0], "\"forwarded\":40"));
     ASSERT_EQ(settle(&g, cs, 1), 41);
     ASSERT_TRUE(exactly(cs[0], 1, 1, 30));
     long first = first_on_conn(cs[0], 2);
