@@ -252,8 +252,8 @@ static int forwarder_options(struct ctx *c, const struct directive *d, struct ds
         case FK_DURABLE_HOLD: {
             int r = ds_cfg_parse_size(val, &f->durable_hold);
             if (r == DS_EINVAL)
-                rc = ds_cfg_err(c, "%s: bad durable-hold '%s' (use bytes, or a number with k, M or G)",
-                                d->name, val);
+                rc = ds_cfg_err(c, "%s: bad durable-hold '%s' (use bytes, or a number with k, M "
+                                   "or G)", d->name, val);
             else if (r != DS_OK || f->durable_hold > DURABLE_HOLD_MAX)
                 rc = ds_cfg_err(c, "%s: durable-hold '%s' is above the maximum 1G", d->name, val);
             break;
@@ -264,9 +264,6 @@ static int forwarder_options(struct ctx *c, const struct directive *d, struct ds
     }
     if (more < 0)
         return more;
-
-    if ((w.seen & (1u << FK_DURABLE_HOLD)) && f->recovery >= 0 && f->recovery != DS_RECOVERY_DURABLE)
-        return ds_cfg_err(c, "%s: durable-hold needs recovery=durable", d->name);
 
     /* TLS settings only mean something with tls=on. */
     for (int k = FK_TLS_CA; k <= FK_TLS_VERIFY; k++)
@@ -640,6 +637,15 @@ static int load(const char *name, const char *text, size_t len, struct ds_config
         ds_cfg_fail(&c.rd, 0, "no input (add a line 'input pdns ADDRESS PORT')");
     if (!c.rd.failed && cfg->n_outputs == 0 && cfg->n_forwarders == 0)
         ds_cfg_fail(&c.rd, 0, "no destination (add an 'output' or a 'forwarder' line)");
+    /* A forwarder's recovery is known only now: its own recovery= or forwarder-recovery,
+     * which may come later in the file. */
+    for (size_t i = 0; !c.rd.failed && i < cfg->n_forwarders; i++) {
+        const struct ds_forwarder_cfg *f = &cfg->forwarders[i];
+        int rec = f->recovery >= 0 ? f->recovery : (int)cfg->forwarder_recovery;
+        if (f->durable_hold && rec != DS_RECOVERY_DURABLE)
+            ds_cfg_fail(&c.rd, f->line, "forwarder: durable-hold needs durable recovery (its "
+                                        "recovery= or forwarder-recovery)");
+    }
 
     bool failed = c.rd.failed;
     ds_cfg_reader_free(&c.rd);

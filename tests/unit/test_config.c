@@ -693,11 +693,16 @@ static void test_errors_forwarder(void)
              "t.conf:2: forwarder: encode-threads=2 needs format=json or format=bind "
              "(format=pdns copies the events unchanged)");
     LOAD_ERR(FWD "ipv4 siem 514 durable-hold=lots\n",
-             "t.conf:2: forwarder: bad durable-hold 'lots' (use bytes, or a number with k, M or G)");
+             "t.conf:2: forwarder: bad durable-hold 'lots' (use bytes, or a number with k, M or "
+             "G)");
     LOAD_ERR(FWD "ipv4 siem 514 durable-hold=2G\n",
              "t.conf:2: forwarder: durable-hold '2G' is above the maximum 1G");
     LOAD_ERR(FWD "ipv4 siem 514 recovery=best-effort durable-hold=1M\n",
-             "t.conf:2: forwarder: durable-hold needs recovery=durable");
+             "t.conf:2: forwarder: durable-hold needs durable recovery (its recovery= or "
+             "forwarder-recovery)");
+    LOAD_ERR(FWD "ipv4 siem 514 durable-hold=1M\nforwarder-recovery drop\n",
+             "t.conf:2: forwarder: durable-hold needs durable recovery (its recovery= or "
+             "forwarder-recovery)");
     LOAD_ERR(FWD "ipv4 siem 514 tls=on tls=off\n",
              "t.conf:2: forwarder: option tls given twice ('tls=off')");
     LOAD_ERR(FWD "ipv4 siem 514 tls-ca-file=/ca.pem\n",

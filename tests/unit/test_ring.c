@@ -891,7 +891,8 @@ static void test_single_thread_cost(void)
 }
 
 DS_TEST_MAIN(DS_TEST(test_fields_and_order), DS_TEST(test_after_stops_at_batch_end),
-             DS_TEST(test_wraparound_order), DS_TEST(test_many_cursors), DS_TEST(test_overflow_drop_newest),
+             DS_TEST(test_wraparound_order), DS_TEST(test_many_cursors),
+             DS_TEST(test_overflow_drop_newest),
              DS_TEST(test_overflow_drop_oldest), DS_TEST(test_overflow_held_blocks_oldest),
              DS_TEST(test_overflow_disconnected_first), DS_TEST(test_rewind),
              DS_TEST(test_max_bytes_and_limits), DS_TEST(test_no_cursor_keeps_then_drops),
